@@ -1,0 +1,132 @@
+/*
+ * tool.c - shared helpers of the mq-* tools.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tool.h"
+
+const char *progname = "mq";
+
+void tool_init(const char *name)
+{
+	progname = name;
+}
+
+int exit_code_for(int mqerr)
+{
+	switch (mqerr) {
+	case MQ_OK: return EXIT_OK;
+	case MQ_EBUSY: return EXIT_BUSY;
+	case MQ_ECORRUPT: return EXIT_CORRUPT;
+	case MQ_EBADNAME: return EXIT_USAGE;
+	default: return EXIT_ERROR;
+	}
+}
+
+static void vmsg(const char *fmt, va_list ap)
+{
+	fflush(stdout);
+	fprintf(stderr, "%s: ", progname);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+}
+
+void errorx(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vmsg(fmt, ap);
+	va_end(ap);
+}
+
+void warnx(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vmsg(fmt, ap);
+	va_end(ap);
+}
+
+void die(int code, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vmsg(fmt, ap);
+	va_end(ap);
+	exit(code);
+}
+
+void die_mq(int err, const char *fmt, ...)
+{
+	char buf[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof buf, fmt, ap);
+	va_end(ap);
+	const char *detail = mq_errmsg();
+	if (!detail || !*detail)
+		detail = mq_strerror(err);
+	fflush(stdout);
+	fprintf(stderr, "%s: %s: %s\n", progname, buf, detail);
+	exit(exit_code_for(err));
+}
+
+void usage_error(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vmsg(fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "Try '%s --help' for more information.\n", progname);
+	exit(EXIT_USAGE);
+}
+
+void print_version(void)
+{
+	printf("%s (mq) %s\n", progname, MQ_VERSION);
+	exit(EXIT_OK);
+}
+
+const char *data_dir(const char *opt)
+{
+	static char buf[4096];
+	if (opt && *opt)
+		return opt;
+	const char *env = getenv("MQ_DIR");
+	if (env && *env)
+		return env;
+	const char *xdg = getenv("XDG_DATA_HOME");
+	if (xdg && *xdg) {
+		snprintf(buf, sizeof buf, "%s/mq", xdg);
+		return buf;
+	}
+	const char *home = getenv("HOME");
+	snprintf(buf, sizeof buf, "%s/.local/share/mq", home && *home ? home : ".");
+	return buf;
+}
+
+int parse_i64(const char *s, int64_t *out)
+{
+	if (!s || !*s)
+		return -1;
+	char *end;
+	errno = 0;
+	long long v = strtoll(s, &end, 10);
+	if (errno || *end || end == s)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+mq_env *open_env(const char *dir, int flags)
+{
+	mq_env *env;
+	int rc = mq_env_open(dir, flags, &env);
+	if (rc < 0)
+		die_mq(rc, "cannot open data directory '%s'", dir);
+	return env;
+}

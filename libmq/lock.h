@@ -1,0 +1,20 @@
+/*
+ * lock.h - the partition writer lock (flock on DIR/mq.lock).
+ */
+#ifndef MQ_LOCK_H
+#define MQ_LOCK_H
+
+#define MQ_LOCK_FILE "mq.lock"
+
+/*
+ * mq_lock_dir opens (creating if needed) DIR/mq.lock and takes an exclusive
+ * flock on it, waiting unless MQ_NOWAIT is in flags.  Returns the locked
+ * descriptor (>= 0), MQ_EBUSY if the lock is held and MQ_NOWAIT was given,
+ * or MQ_EIO.
+ */
+int mq_lock_dir(const char *dir, int flags);
+
+/* mq_unlock releases and closes a descriptor from mq_lock_dir. */
+void mq_unlock(int fd);
+
+#endif
