@@ -59,7 +59,15 @@ int mq_fail_prefix(int code, const char *fmt, ...)
 	vsnprintf(prefix, sizeof prefix, fmt, ap);
 	va_end(ap);
 	memcpy(old, errbuf, sizeof old);
-	snprintf(errbuf, sizeof errbuf, "%s: %s", prefix, old);
+	size_t n = strlen(prefix);
+	if (n > sizeof errbuf - 3)
+		n = sizeof errbuf - 3;
+	memcpy(errbuf, prefix, n);
+	memcpy(errbuf + n, ": ", 2);
+	size_t rest = sizeof errbuf - n - 3;
+	size_t olen = strnlen(old, rest);
+	memcpy(errbuf + n + 2, old, olen);
+	errbuf[n + 2 + olen] = '\0';
 	errno = saved;
 	return code;
 }

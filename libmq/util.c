@@ -1,0 +1,105 @@
+/*
+ * util.c - small helpers: growable buffers, clocks, durable file writes.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "codec.h"
+#include "error.h"
+#include "internal.h"
+
+int mq_buf_reserve(mq_buf *b, size_t extra)
+{
+	if (b->cap - b->len >= extra)
+		return MQ_OK;
+	size_t need = b->len + extra;
+	if (need < b->len)
+		return mq_fail(MQ_ENOMEM, "buffer size overflow");
+	size_t cap = b->cap ? b->cap : 4096;
+	while (cap < need)
+		cap = cap > SIZE_MAX / 2 ? need : cap * 2;
+	uint8_t *p = realloc(b->data, cap);
+	if (!p)
+		return mq_fail(MQ_ENOMEM, "cannot allocate %zu bytes", cap);
+	b->data = p;
+	b->cap = cap;
+	return MQ_OK;
+}
+
+void mq_buf_free(mq_buf *b)
+{
+	free(b->data);
+	b->data = NULL;
+	b->len = b->cap = 0;
+}
+
+int64_t mq_now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int mq_fsync_dir(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return mq_fail(MQ_EIO, "cannot open directory '%s'", path);
+	if (fsync(fd) < 0 && errno != EINVAL) {
+		int e = errno;
+		close(fd);
+		errno = e;
+		return mq_fail(MQ_EIO, "cannot fsync directory '%s'", path);
+	}
+	close(fd);
+	return MQ_OK;
+}
+
+int mq_write_file_atomic(const char *path, const void *data, size_t len)
+{
+	char tmp[PATH_MAX], dir[PATH_MAX];
+	if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp)
+		return mq_fail(MQ_EINVAL, "path too long: %s", path);
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+	if (fd < 0)
+		return mq_fail(MQ_EIO, "cannot create '%s'", tmp);
+	const char *p = data;
+	size_t left = len;
+	while (left > 0) {
+		ssize_t n = write(fd, p, left);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			goto fail;
+		p += n;
+		left -= (size_t)n;
+	}
+	if (fsync(fd) < 0)
+		goto fail;
+	if (close(fd) < 0) {
+		fd = -1;
+		goto fail;
+	}
+	fd = -1;
+	if (rename(tmp, path) < 0)
+		goto fail;
+	snprintf(dir, sizeof dir, "%s", path);
+	char *slash = strrchr(dir, '/');
+	if (slash)
+		*slash = '\0';
+	else
+		snprintf(dir, sizeof dir, ".");
+	return mq_fsync_dir(dir);
+fail:;
+	int e = errno;
+	if (fd >= 0)
+		close(fd);
+	unlink(tmp);
+	errno = e;
+	return mq_fail(MQ_EIO, "cannot write '%s'", path);
+}
