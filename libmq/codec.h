@@ -62,6 +62,7 @@ struct mq_batch {
 	mq_buf out;          /* the encoded batch handed to the log */
 	int32_t count;
 	int64_t base_timestamp, max_timestamp;
+	void *zs;            /* z_stream kept for gzip, NULL until first use */
 };
 
 /*

@@ -1,0 +1,410 @@
+/*
+ * inspect.c - read-only views for mq-inspect: per-segment summaries,
+ * dumping any segment file, and verifying a partition.  Nothing here
+ * writes or locks.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "codec.h"
+#include "error.h"
+#include "internal.h"
+#include "segment.h"
+
+static uint64_t file_size(const char *dir, int64_t base, const char *ext)
+{
+	char path[PATH_MAX];
+	struct stat st;
+	if (mq_seg_path(path, sizeof path, dir, base, ext) < 0 ||
+	    stat(path, &st) < 0)
+		return 0;
+	return (uint64_t)st.st_size;
+}
+
+static int open_log(const char *dir, int64_t base, int *fd)
+{
+	char path[PATH_MAX];
+	int rc = mq_seg_path(path, sizeof path, dir, base, ".log");
+	if (rc < 0)
+		return rc;
+	*fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (*fd < 0)
+		return mq_fail(MQ_EIO, "cannot open '%s'", path);
+	return MQ_OK;
+}
+
+int mq_partition_segments(mq_topic *t, int32_t p, mq_segment_info **out,
+                          size_t *n)
+{
+	char dir[PATH_MAX];
+	*out = NULL;
+	*n = 0;
+	int rc = mq_partition_path(t, p, dir, sizeof dir);
+	if (rc < 0)
+		return rc;
+	int64_t *bases;
+	size_t cnt;
+	rc = mq_seg_list(dir, &bases, NULL, &cnt);
+	if (rc < 0)
+		return mq_fail_prefix(rc, "topic '%s' partition %d", t->name, p);
+	mq_segment_info *v = calloc(cnt ? cnt : 1, sizeof *v);
+	if (!v) {
+		free(bases);
+		return mq_fail(MQ_ENOMEM, "topic '%s' partition %d", t->name, p);
+	}
+	for (size_t i = 0; i < cnt; i++) {
+		mq_segment_info *s = &v[i];
+		s->base_offset = s->next_offset = bases[i];
+		s->first_timestamp = s->max_timestamp = -1;
+		s->log_bytes = file_size(dir, bases[i], ".log");
+		s->index_bytes = file_size(dir, bases[i], ".index");
+		s->timeindex_bytes = file_size(dir, bases[i], ".timeindex");
+		int fd;
+		rc = open_log(dir, bases[i], &fd);
+		if (rc < 0)
+			break;
+		mq_scan sc;
+		mq_scan_init(&sc, fd, 0);
+		for (;;) {
+			const uint8_t *b;
+			mq_batch_info info;
+			if (mq_scan_next(&sc, &b, &info) != 1)
+				break;
+			if (!info.control) {
+				s->records += info.count;
+				if (s->first_timestamp < 0)
+					s->first_timestamp = info.timestamp_type == MQ_TS_LOG_APPEND
+					                     ? info.max_timestamp
+					                     : info.base_timestamp;
+				if (info.max_timestamp > s->max_timestamp)
+					s->max_timestamp = info.max_timestamp;
+			}
+			s->batches++;
+			s->next_offset = info.last_offset + 1;
+			mq_scan_skip(&sc, &info);
+		}
+		mq_scan_free(&sc);
+		close(fd);
+	}
+	free(bases);
+	if (rc < 0) {
+		free(v);
+		return mq_fail_prefix(rc, "topic '%s' partition %d", t->name, p);
+	}
+	*out = v;
+	*n = cnt;
+	return MQ_OK;
+}
+
+struct mq_dump {
+	int fd;
+	mq_scan sc;
+	mq_batch_info cur;
+	const uint8_t *batch;
+	int have_batch;
+	mq_rec_iter it;
+	int iterating;
+};
+
+int mq_dump_open(const char *path, mq_dump **out)
+{
+	*out = NULL;
+	mq_dump *d = calloc(1, sizeof *d);
+	if (!d)
+		return mq_fail(MQ_ENOMEM, "dumping '%s'", path);
+	d->fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (d->fd < 0) {
+		free(d);
+		return mq_fail(MQ_EIO, "cannot open '%s'", path);
+	}
+	struct stat st;
+	if (fstat(d->fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		close(d->fd);
+		free(d);
+		errno = EISDIR;
+		return mq_fail(MQ_EIO, "cannot dump '%s'", path);
+	}
+	mq_scan_init(&d->sc, d->fd, 0);
+	*out = d;
+	return MQ_OK;
+}
+
+void mq_dump_close(mq_dump *d)
+{
+	if (!d)
+		return;
+	mq_scan_free(&d->sc);
+	mq_rec_iter_free(&d->it);
+	close(d->fd);
+	free(d);
+}
+
+int mq_dump_next_batch(mq_dump *d, mq_batch_info *info)
+{
+	if (d->have_batch) {
+		mq_scan_skip(&d->sc, &d->cur);
+		d->have_batch = 0;
+	}
+	d->iterating = 0;
+	int rc = mq_scan_next(&d->sc, &d->batch, &d->cur);
+	if (rc == 0) {
+		if (d->sc.eof_at != UINT64_MAX && d->sc.pos < d->sc.eof_at)
+			return mq_fail(MQ_ECORRUPT, "incomplete batch at position %" PRIu64
+			               " (%" PRIu64 " bytes before the end of the file)",
+			               d->sc.pos, d->sc.eof_at - d->sc.pos);
+		return 0;
+	}
+	if (rc < 0)
+		return rc;
+	d->have_batch = 1;
+	size_t len = (size_t)d->cur.length + MQ_BATCH_LOG_OVERHEAD;
+	d->cur.crc_ok = mq_batch_check_crc(d->batch, len);
+	*info = d->cur;
+	return 1;
+}
+
+int mq_dump_next_record(mq_dump *d, mq_record *rec)
+{
+	if (!d->have_batch)
+		return 0;
+	if (!d->iterating) {
+		int rc = mq_rec_iter_start(&d->it, d->batch,
+		                           (size_t)d->cur.length + MQ_BATCH_LOG_OVERHEAD,
+		                           &d->cur);
+		if (rc < 0)
+			return rc;
+		d->iterating = 1;
+	}
+	return mq_rec_iter_next(&d->it, rec);
+}
+
+/* Verification of one partition. */
+struct verify {
+	mq_report_fn report;
+	void *ctx;
+	int problems;
+	char path[PATH_MAX];
+};
+
+__attribute__((format(printf, 3, 4)))
+static void problem(struct verify *v, uint64_t pos, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	v->problems++;
+	if (v->report)
+		v->report(v->ctx, v->path, pos, msg);
+}
+
+/* What verification remembers of each batch, to check the indexes. */
+struct bref {
+	uint64_t position;
+	int64_t base_offset, last_offset;
+	int64_t max_so_far;   /* largest maxTimestamp up to this batch */
+};
+
+static void verify_indexes(struct verify *v, const char *dir, int64_t base,
+                           const struct bref *b, size_t nb, uint64_t log_size)
+{
+	mq_idx *ie;
+	mq_tidx *te;
+	size_t ni, nt;
+	if (mq_seg_path(v->path, sizeof v->path, dir, base, ".index") < 0)
+		return;
+	if (mq_index_load(v->path, base, &ie, &ni) == 0) {
+		uint64_t fsz = file_size(dir, base, ".index");
+		if (fsz % MQ_INDEX_ENTRY)
+			problem(v, fsz - fsz % MQ_INDEX_ENTRY,
+			        "index size %" PRIu64 " is not a multiple of %d", fsz,
+			        MQ_INDEX_ENTRY);
+		size_t j = 0;
+		for (size_t i = 0; i < ni; i++) {
+			uint64_t at = i * MQ_INDEX_ENTRY;
+			if (i > 0 && (ie[i].offset <= ie[i - 1].offset ||
+			              ie[i].position <= ie[i - 1].position)) {
+				problem(v, at, "index entry %zu (offset %" PRId64 ", position %"
+				        PRIu64 ") is not after the previous one", i,
+				        ie[i].offset, ie[i].position);
+				continue;
+			}
+			while (j < nb && b[j].position < ie[i].position)
+				j++;
+			if (j == nb || b[j].position != ie[i].position || ie[i].position >= log_size)
+				problem(v, at, "index entry %zu points at position %" PRIu64
+				        ", where no batch starts", i, ie[i].position);
+			else if (ie[i].offset < b[j].base_offset ||
+			         ie[i].offset > b[j].last_offset)
+				problem(v, at, "index entry %zu says offset %" PRId64
+				        " but the batch at position %" PRIu64 " holds %" PRId64
+				        "..%" PRId64, i, ie[i].offset, ie[i].position,
+				        b[j].base_offset, b[j].last_offset);
+		}
+		free(ie);
+	}
+	if (mq_seg_path(v->path, sizeof v->path, dir, base, ".timeindex") < 0)
+		return;
+	if (mq_timeindex_load(v->path, base, &te, &nt) == 0) {
+		uint64_t fsz = file_size(dir, base, ".timeindex");
+		if (fsz % MQ_TIMEINDEX_ENTRY)
+			problem(v, fsz - fsz % MQ_TIMEINDEX_ENTRY,
+			        "timeindex size %" PRIu64 " is not a multiple of %d", fsz,
+			        MQ_TIMEINDEX_ENTRY);
+		int64_t last = nb ? b[nb - 1].last_offset : base - 1;
+		for (size_t i = 0; i < nt; i++) {
+			uint64_t at = i * MQ_TIMEINDEX_ENTRY;
+			if (i > 0 && (te[i].timestamp < te[i - 1].timestamp ||
+			              te[i].offset < te[i - 1].offset)) {
+				problem(v, at, "timeindex entry %zu goes backwards", i);
+				continue;
+			}
+			if (te[i].offset > last) {
+				problem(v, at, "timeindex entry %zu names offset %" PRId64
+				        ", past the segment's last offset %" PRId64, i,
+				        te[i].offset, last);
+				continue;
+			}
+			/* Records up to the entry's offset must not be newer than it. */
+			int64_t max_so_far = -1;
+			for (size_t k = 0; k < nb && b[k].base_offset <= te[i].offset; k++)
+				if (b[k].last_offset <= te[i].offset)
+					max_so_far = b[k].max_so_far;
+			if (te[i].timestamp < max_so_far)
+				problem(v, at, "timeindex entry %zu says %" PRId64 " but records "
+				        "up to offset %" PRId64 " reach timestamp %" PRId64, i,
+				        te[i].timestamp, te[i].offset, max_so_far);
+		}
+		free(te);
+	}
+}
+
+static int verify_segment(struct verify *v, const char *dir, int64_t base,
+                          int last_segment, int allow_gaps, int64_t *expect)
+{
+	int fd;
+	int rc = open_log(dir, base, &fd);
+	if (mq_seg_path(v->path, sizeof v->path, dir, base, ".log") < 0)
+		return MQ_EINVAL;
+	if (rc < 0) {
+		problem(v, 0, "cannot open: %s", strerror(errno));
+		return MQ_OK;
+	}
+	struct bref *refs = NULL;
+	size_t nb = 0, cap = 0;
+	int64_t max_so_far = -1;
+	mq_scan sc;
+	mq_scan_init(&sc, fd, 0);
+	if (*expect > base)
+		problem(v, 0, "segment base offset %" PRId64 " is below the previous "
+		        "segment's next offset %" PRId64, base, *expect);
+	if (*expect < base && *expect >= 0 && !allow_gaps)
+		problem(v, 0, "offsets %" PRId64 "..%" PRId64 " are missing before "
+		        "this segment", *expect, base - 1);
+	int64_t prev = base - 1;
+	uint64_t end = 0;
+	for (;;) {
+		const uint8_t *b;
+		mq_batch_info info;
+		rc = mq_scan_next(&sc, &b, &info);
+		if (rc == 0) {
+			if (sc.eof_at != UINT64_MAX && sc.pos < sc.eof_at)
+				problem(v, sc.pos, "incomplete batch: %" PRIu64 " bytes after the "
+				        "last complete batch%s", sc.eof_at - sc.pos,
+				        last_segment ? " (a torn tail; the next writer truncates it)"
+				                     : "");
+			break;
+		}
+		if (rc == MQ_ECORRUPT) {
+			problem(v, sc.pos, "invalid batch header; the rest of the segment "
+			        "cannot be read");
+			break;
+		}
+		if (rc < 0)
+			break;
+		size_t len = (size_t)info.length + MQ_BATCH_LOG_OVERHEAD;
+		if (!mq_batch_check_crc(b, len))
+			problem(v, sc.pos, "CRC mismatch in batch at offset %" PRId64 " (stored "
+			        "0x%08x)", info.base_offset, info.crc);
+		else {
+			mq_rec_iter it;
+			memset(&it, 0, sizeof it);
+			int r2 = mq_rec_iter_start(&it, b, len, &info);
+			mq_record rec;
+			while (r2 >= 0 && (r2 = mq_rec_iter_next(&it, &rec)) == 1)
+				;
+			if (r2 == MQ_ECODEC)
+				; /* a codec mq cannot decode is not corruption */
+			else if (r2 < 0)
+				problem(v, sc.pos, "batch at offset %" PRId64 ": %s",
+				        info.base_offset, mq_errmsg());
+			mq_rec_iter_free(&it);
+		}
+		if (info.base_offset <= prev)
+			problem(v, sc.pos, "batch offset %" PRId64 " is not above the "
+			        "previous batch's last offset %" PRId64, info.base_offset, prev);
+		else if (info.base_offset != prev + 1 && !allow_gaps)
+			problem(v, sc.pos, "offsets %" PRId64 "..%" PRId64 " are missing",
+			        prev + 1, info.base_offset - 1);
+		if (info.base_offset > prev)
+			prev = info.last_offset;
+		if (info.max_timestamp > max_so_far)
+			max_so_far = info.max_timestamp;
+		if (nb == cap) {
+			cap = cap ? cap * 2 : 256;
+			struct bref *nr = realloc(refs, cap * sizeof *refs);
+			if (!nr) {
+				rc = mq_fail(MQ_ENOMEM, "verifying '%s'", v->path);
+				break;
+			}
+			refs = nr;
+		}
+		refs[nb++] = (struct bref){ sc.pos, info.base_offset, info.last_offset,
+		                            max_so_far };
+		mq_scan_skip(&sc, &info);
+		end = sc.pos;
+	}
+	mq_scan_free(&sc);
+	close(fd);
+	if (rc >= 0 || rc == MQ_ECORRUPT) {
+		verify_indexes(v, dir, base, refs, nb, end);
+		rc = MQ_OK;
+	}
+	if (prev >= base)
+		*expect = prev + 1;
+	else if (*expect < base)
+		*expect = base;
+	free(refs);
+	return rc;
+}
+
+int mq_verify_partition(mq_topic *t, int32_t p, mq_report_fn report,
+                        void *ctx)
+{
+	char dir[PATH_MAX];
+	int rc = mq_partition_path(t, p, dir, sizeof dir);
+	if (rc < 0)
+		return rc;
+	int64_t *bases;
+	size_t n;
+	rc = mq_seg_list(dir, &bases, NULL, &n);
+	if (rc < 0)
+		return mq_fail_prefix(rc, "topic '%s' partition %d", t->name, p);
+	struct verify v = { report, ctx, 0, "" };
+	int allow_gaps = (t->cfg.cleanup_policy & MQ_CLEANUP_COMPACT) != 0;
+	int64_t expect = -1;
+	for (size_t i = 0; i < n && rc >= 0; i++)
+		rc = verify_segment(&v, dir, bases[i], i + 1 == n, allow_gaps, &expect);
+	free(bases);
+	if (rc < 0)
+		return mq_fail_prefix(rc, "topic '%s' partition %d", t->name, p);
+	return v.problems;
+}

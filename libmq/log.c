@@ -1,0 +1,297 @@
+/*
+ * log.c - the partition writer: appending batches under the partition
+ * lock, rolling segments, keeping the sparse indexes, recovering a torn
+ * tail, and flushing per the topic's flush policy.
+ *
+ * A writer caches the state of the active segment (size, next offset,
+ * index bookkeeping) between appends.  Other processes may append, roll or
+ * recover between two of our appends, so every append first re-checks the
+ * tail under the lock (see sync_tail) and catches up with what others
+ * wrote; the cache is only a shortcut, never trusted blindly.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "codec.h"
+#include "error.h"
+#include "internal.h"
+#include "lock.h"
+#include "active.h"
+#include "segment.h"
+
+struct mq_part {
+	char dir[PATH_MAX];
+	const char *topic;
+	const mq_config *cfg;
+	int32_t id;
+	int loaded;
+	mq_segstate seg;          /* the active segment, see active.h */
+	int dirty, dir_dirty;     /* data written since the last sync */
+	int64_t unflushed;        /* records since the last flush */
+	int64_t last_flush_ms;
+	char report[512];
+	int has_report;
+};
+
+void mq_part_free(struct mq_part *part)
+{
+	if (!part)
+		return;
+	mq_segstate_close(&part->seg);
+	free(part);
+}
+
+static int get_part(mq_topic *t, int32_t p, struct mq_part **out)
+{
+	if (p < 0 || p >= t->nparts)
+		return mq_fail(MQ_ERANGE, "topic '%s' has no partition %d (it has %d)",
+		               t->name, p, t->nparts);
+	if (!t->parts[p]) {
+		struct mq_part *part = calloc(1, sizeof *part);
+		if (!part)
+			return mq_fail(MQ_ENOMEM, "topic '%s' partition %d", t->name, p);
+		int rc = mq_partition_path(t, p, part->dir, sizeof part->dir);
+		if (rc < 0) {
+			free(part);
+			return rc;
+		}
+		part->topic = t->name;
+		part->cfg = &t->cfg;
+		part->id = p;
+		part->seg.log_fd = part->seg.idx_fd = part->seg.tidx_fd = -1;
+		part->last_flush_ms = mq_now_ms();
+		t->parts[p] = part;
+	}
+	*out = t->parts[p];
+	return MQ_OK;
+}
+
+/* flush_part makes everything written through part durable. */
+static int flush_part(struct mq_part *part)
+{
+	if (part->dirty && part->seg.log_fd >= 0) {
+		if (fdatasync(part->seg.log_fd) < 0)
+			return mq_fail(MQ_EIO, "cannot fsync segment in '%s'", part->dir);
+		part->dirty = 0;
+	}
+	if (part->dir_dirty) {
+		int rc = mq_fsync_dir(part->dir);
+		if (rc < 0)
+			return rc;
+		part->dir_dirty = 0;
+	}
+	part->unflushed = 0;
+	part->last_flush_ms = mq_now_ms();
+	return MQ_OK;
+}
+
+/*
+ * switch_segment closes the cached segment (syncing it first if we wrote
+ * to it, so mq_sync keeps its promise) and loads segment base.
+ */
+static int switch_segment(struct mq_part *part, int64_t base, uint64_t ino,
+                          int create)
+{
+	if (part->seg.log_fd >= 0 && part->dirty) {
+		if (fdatasync(part->seg.log_fd) < 0)
+			return mq_fail(MQ_EIO, "cannot fsync segment in '%s'", part->dir);
+		part->dirty = 0;
+	}
+	mq_segstate_close(&part->seg);
+	part->loaded = 0;
+	part->seg.index_interval = part->cfg->index_interval_bytes;
+	char why[256] = "";
+	int rc = mq_segstate_load(&part->seg, part->dir, base, create, why,
+	                          sizeof why);
+	if (rc < 0)
+		return rc;
+	(void)ino;
+	if (why[0]) {
+		snprintf(part->report, sizeof part->report,
+		         "topic '%s' partition %d: %s", part->topic, part->id, why);
+		part->has_report = 1;
+		part->dirty = 1;
+	}
+	if (create)
+		part->dir_dirty = 1;
+	part->loaded = 1;
+	return MQ_OK;
+}
+
+/*
+ * sync_tail brings the cached state up to date with the partition on disk.
+ * Must be called with the partition lock held.
+ */
+static int sync_tail(struct mq_part *part)
+{
+	int64_t *bases;
+	uint64_t *inos;
+	size_t n;
+	int rc = mq_seg_list(part->dir, &bases, &inos, &n);
+	if (rc < 0)
+		return rc;
+	if (n == 0) {
+		/* A partition always has an active segment; make the first. */
+		int64_t base = part->loaded ? part->seg.next_offset : 0;
+		rc = switch_segment(part, base, 0, 1);
+		goto out;
+	}
+	int64_t last = bases[n - 1];
+	uint64_t ino = inos[n - 1];
+	if (!part->loaded || part->seg.base != last || part->seg.ino != ino) {
+		rc = switch_segment(part, last, ino, 0);
+		goto out;
+	}
+	struct stat st;
+	if (fstat(part->seg.log_fd, &st) < 0) {
+		rc = mq_fail(MQ_EIO, "cannot stat segment in '%s'", part->dir);
+		goto out;
+	}
+	if ((uint64_t)st.st_size != part->seg.size) {
+		char why[256] = "";
+		rc = mq_segstate_catch_up(&part->seg, part->dir, (uint64_t)st.st_size,
+		                          why, sizeof why);
+		if (rc == MQ_OK && why[0]) {
+			snprintf(part->report, sizeof part->report,
+			         "topic '%s' partition %d: %s", part->topic, part->id, why);
+			part->has_report = 1;
+			part->dirty = 1;
+		}
+		if (rc == 1) /* catch-up not possible: reload from the index */
+			rc = switch_segment(part, last, ino, 0);
+	}
+out:
+	free(bases);
+	free(inos);
+	return rc;
+}
+
+/* roll_due says whether a batch of len bytes and count records, whose
+ * largest timestamp is msg_ts, must go to a new segment. */
+static int roll_due(const struct mq_part *part, const mq_config *cfg,
+                    size_t len, int32_t count, int64_t msg_ts)
+{
+	const mq_segstate *s = &part->seg;
+	if (s->size == 0)
+		return 0;
+	if (s->size + len > (uint64_t)cfg->segment_bytes)
+		return 1;
+	if (s->size + len > INT32_MAX)
+		return 1;
+	if (s->next_offset - s->base + count > INT32_MAX)
+		return 1;
+	/* Kafka's rule: the incoming batch's timestamp against the first. */
+	if (s->roll_ts >= 0 && msg_ts - s->roll_ts > cfg->segment_ms)
+		return 1;
+	return 0;
+}
+
+static int roll(struct mq_part *part)
+{
+	int rc = mq_segstate_seal(&part->seg);
+	if (rc < 0)
+		return rc;
+	if (part->dirty) {
+		/* Closed segments are synced once, here, with their indexes. */
+		if (fdatasync(part->seg.log_fd) < 0 || fsync(part->seg.idx_fd) < 0 ||
+		    fsync(part->seg.tidx_fd) < 0)
+			return mq_fail(MQ_EIO, "cannot fsync segment in '%s'", part->dir);
+		part->dirty = 0;
+	}
+	return switch_segment(part, part->seg.next_offset, 0, 1);
+}
+
+int mq_append(mq_topic *t, int32_t p, mq_batch *b, int flags,
+              int64_t *base_offset)
+{
+	if (mq_batch_count(b) == 0) {
+		if (base_offset)
+			*base_offset = -1;
+		return MQ_OK;
+	}
+	struct mq_part *part = NULL;
+	int rc = get_part(t, p, &part);
+	if (rc < 0)
+		return rc;
+	const mq_config *cfg = &t->cfg;
+	int64_t now = mq_now_ms();
+	rc = mq_batch_encode(b, cfg->timestamp_type, now);
+	if (rc < 0)
+		return mq_fail_prefix(rc, "topic '%s' partition %d", t->name, p);
+	size_t len = b->out.len;
+	if (len > (size_t)cfg->max_message_bytes)
+		return mq_fail(MQ_ETOOBIG,
+		               "batch of %zu bytes exceeds max.message.bytes (%d) "
+		               "of topic '%s'", len, cfg->max_message_bytes, t->name);
+
+	int lock = mq_lock_dir(part->dir, flags);
+	if (lock < 0) {
+		if (lock == MQ_EIO && errno == ENOENT)
+			return mq_fail(MQ_ENOTOPIC, "topic '%s' partition %d was deleted",
+			               t->name, p);
+		return mq_fail_prefix(lock, "topic '%s' partition %d", t->name, p);
+	}
+	struct stat st;
+	if (fstat(lock, &st) == 0 && st.st_nlink == 0) {
+		mq_unlock(lock);
+		return mq_fail(MQ_ENOTOPIC, "topic '%s' partition %d was deleted",
+		               t->name, p);
+	}
+	rc = sync_tail(part);
+	int64_t msg_ts = cfg->timestamp_type == MQ_TS_LOG_APPEND ? now
+	                                                        : b->max_timestamp;
+	if (rc == MQ_OK && roll_due(part, cfg, len, b->count, msg_ts))
+		rc = roll(part);
+	if (rc < 0) {
+		part->loaded = 0;
+		mq_unlock(lock);
+		return mq_fail_prefix(rc, "topic '%s' partition %d", t->name, p);
+	}
+	int64_t first = part->seg.next_offset;
+	mq_batch_set_base_offset(b->out.data, first);
+	rc = mq_segstate_append(&part->seg, b->out.data, len);
+	if (rc < 0) {
+		part->loaded = 0; /* reload from disk next time */
+		mq_unlock(lock);
+		return mq_fail_prefix(rc, "topic '%s' partition %d", t->name, p);
+	}
+	part->dirty = 1;
+	part->unflushed += b->count;
+	if (part->unflushed >= cfg->flush_messages ||
+	    (cfg->flush_ms != INT64_MAX &&
+	     mq_now_ms() - part->last_flush_ms >= cfg->flush_ms))
+		rc = flush_part(part);
+	mq_unlock(lock);
+	if (rc < 0)
+		return mq_fail_prefix(rc, "topic '%s' partition %d", t->name, p);
+	if (base_offset)
+		*base_offset = first;
+	mq_batch_reset(b);
+	return MQ_OK;
+}
+
+int mq_sync(mq_topic *t)
+{
+	for (int32_t p = 0; p < t->nparts; p++) {
+		struct mq_part *part = t->parts[p];
+		if (!part)
+			continue;
+		int rc = flush_part(part);
+		if (rc < 0)
+			return mq_fail_prefix(rc, "topic '%s' partition %d", t->name, p);
+	}
+	return MQ_OK;
+}
+
+const char *mq_recovery_report(const mq_topic *t, int32_t p)
+{
+	if (p < 0 || p >= t->nparts || !t->parts[p] || !t->parts[p]->has_report)
+		return NULL;
+	return t->parts[p]->report;
+}

@@ -1,0 +1,427 @@
+/*
+ * reader.c - lock-free readers of a partition: records in offset order
+ * across segment boundaries, seeks by offset and by timestamp, and the
+ * partition's log start and end offsets.
+ *
+ * A reader trusts a batch only when it is complete and its CRC matches.
+ * A batch that ends past the end of the file is "not yet written" (a
+ * writer is appending it, or a crashed writer left it for the next writer
+ * to truncate).  Bytes that cannot be a batch in a segment that a newer
+ * segment follows are corruption, never skipped.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "codec.h"
+#include "error.h"
+#include "internal.h"
+#include "segment.h"
+
+struct mq_reader {
+	mq_topic *t;
+	int32_t p;
+	char dir[PATH_MAX];
+	int64_t seg_base;     /* segment being read, -1 if none */
+	int fd;
+	mq_scan sc;
+	mq_batch_info cur;    /* batch being iterated */
+	mq_rec_iter it;
+	int in_batch;
+	int crc_retry;
+	int64_t next;         /* offset of the next record to return */
+};
+
+static int open_segment(mq_reader *r, int64_t base, uint64_t pos)
+{
+	char path[PATH_MAX];
+	int rc = mq_seg_path(path, sizeof path, r->dir, base, ".log");
+	if (rc < 0)
+		return rc;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return mq_fail(MQ_EIO, "cannot open '%s'", path);
+	if (r->fd >= 0)
+		close(r->fd);
+	r->fd = fd;
+	r->seg_base = base;
+	r->in_batch = 0;
+	r->crc_retry = 0;
+	mq_scan_free(&r->sc);
+	mq_scan_init(&r->sc, fd, pos);
+	return MQ_OK;
+}
+
+static void close_segment(mq_reader *r)
+{
+	if (r->fd >= 0)
+		close(r->fd);
+	r->fd = -1;
+	r->seg_base = -1;
+	r->in_batch = 0;
+	mq_scan_free(&r->sc);
+	mq_scan_init(&r->sc, -1, 0);
+}
+
+/* fail_at adds "topic 't' partition P:" and the file position. */
+static int fail_at(mq_reader *r, int rc, const char *what)
+{
+	return mq_fail_prefix(rc, "topic '%s' partition %d, %s at offset %" PRId64
+	                      " (%020" PRId64 ".log position %" PRIu64 ")",
+	                      r->t->name, r->p, what, r->next, r->seg_base,
+	                      r->sc.pos);
+}
+
+int mq_reader_open(mq_topic *t, int32_t p, mq_reader **out)
+{
+	*out = NULL;
+	if (p < 0 || p >= t->nparts)
+		return mq_fail(MQ_ERANGE, "topic '%s' has no partition %d (it has %d)",
+		               t->name, p, t->nparts);
+	mq_reader *r = calloc(1, sizeof *r);
+	if (!r)
+		return mq_fail(MQ_ENOMEM, "topic '%s' partition %d", t->name, p);
+	r->t = t;
+	r->p = p;
+	r->fd = -1;
+	r->seg_base = -1;
+	mq_scan_init(&r->sc, -1, 0);
+	int rc = mq_partition_path(t, p, r->dir, sizeof r->dir);
+	if (rc == MQ_OK)
+		rc = mq_reader_seek(r, 0);
+	if (rc < 0) {
+		mq_reader_close(r);
+		return rc;
+	}
+	*out = r;
+	return MQ_OK;
+}
+
+void mq_reader_close(mq_reader *r)
+{
+	if (!r)
+		return;
+	close_segment(r);
+	mq_rec_iter_free(&r->it);
+	free(r);
+}
+
+int64_t mq_reader_position(const mq_reader *r)
+{
+	return r->next;
+}
+
+/*
+ * checked_start returns pos if a complete batch with a good CRC and
+ * base offset <= target starts there in fd, else 0: index entries only
+ * ever make a scan start later, never wrong.
+ */
+static uint64_t checked_start(int fd, uint64_t pos, int64_t target)
+{
+	if (pos == 0)
+		return 0;
+	mq_scan sc;
+	mq_scan_init(&sc, fd, pos);
+	const uint8_t *b;
+	mq_batch_info info;
+	int ok = mq_scan_next(&sc, &b, &info) == 1 &&
+	         mq_batch_check_crc(b, (size_t)info.length + MQ_BATCH_LOG_OVERHEAD) &&
+	         info.base_offset <= target;
+	mq_scan_free(&sc);
+	return ok ? pos : 0;
+}
+
+static int position_in(mq_reader *r, int64_t base, int64_t target)
+{
+	int rc = open_segment(r, base, 0);
+	if (rc < 0)
+		return rc;
+	struct stat st;
+	if (fstat(r->fd, &st) < 0)
+		return mq_fail(MQ_EIO, "cannot stat segment %020" PRId64, base);
+	uint64_t pos = mq_segment_start_position(r->dir, base, target,
+	                                         (uint64_t)st.st_size);
+	mq_scan_seek(&r->sc, checked_start(r->fd, pos, target));
+	return MQ_OK;
+}
+
+/* tail_end returns the log end offset of segment base (header scan). */
+static int tail_end(const char *dir, int64_t base, int64_t *end)
+{
+	char path[PATH_MAX];
+	int rc = mq_seg_path(path, sizeof path, dir, base, ".log");
+	if (rc < 0)
+		return rc;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return mq_fail(MQ_EIO, "cannot open '%s'", path);
+	struct stat st;
+	if (fstat(fd, &st) < 0) {
+		close(fd);
+		return mq_fail(MQ_EIO, "cannot stat '%s'", path);
+	}
+	uint64_t pos = mq_segment_start_position(dir, base, INT64_MAX,
+	                                         (uint64_t)st.st_size);
+	pos = checked_start(fd, pos, INT64_MAX);
+	mq_scan sc;
+	mq_scan_init(&sc, fd, pos);
+	*end = base;
+	for (;;) {
+		const uint8_t *b;
+		mq_batch_info info;
+		rc = mq_scan_next(&sc, &b, &info);
+		if (rc != 1)
+			break;
+		*end = info.last_offset + 1;
+		mq_scan_skip(&sc, &info);
+	}
+	mq_scan_free(&sc);
+	close(fd);
+	return rc < 0 && rc != MQ_ECORRUPT ? rc : MQ_OK;
+}
+
+int mq_log_offsets(mq_topic *t, int32_t p, int64_t *start, int64_t *end)
+{
+	char dir[PATH_MAX];
+	int rc = mq_partition_path(t, p, dir, sizeof dir);
+	if (rc < 0)
+		return rc;
+	int64_t *bases;
+	size_t n;
+	rc = mq_seg_list(dir, &bases, NULL, &n);
+	if (rc < 0)
+		return rc;
+	*start = *end = 0;
+	if (n > 0) {
+		*start = bases[0];
+		rc = tail_end(dir, bases[n - 1], end);
+	}
+	free(bases);
+	if (rc < 0)
+		return mq_fail_prefix(rc, "topic '%s' partition %d", t->name, p);
+	return MQ_OK;
+}
+
+int mq_reader_seek(mq_reader *r, int64_t offset)
+{
+	int64_t *bases;
+	size_t n;
+	int rc = mq_seg_list(r->dir, &bases, NULL, &n);
+	if (rc < 0)
+		return mq_fail_prefix(rc, "topic '%s' partition %d", r->t->name, r->p);
+	close_segment(r);
+	int moved = 0;
+	r->next = offset;
+	if (n == 0)
+		goto out;
+	if (offset < bases[0]) {
+		moved = 1;
+		r->next = bases[0];
+	}
+	int64_t end;
+	rc = tail_end(r->dir, bases[n - 1], &end);
+	if (rc < 0)
+		goto out;
+	if (r->next > end)
+		r->next = end;
+	size_t i = n - 1;
+	while (i > 0 && bases[i] > r->next)
+		i--;
+	rc = position_in(r, bases[i], r->next);
+out:
+	free(bases);
+	if (rc < 0)
+		return mq_fail_prefix(rc, "topic '%s' partition %d", r->t->name, r->p);
+	return moved;
+}
+
+/*
+ * find_time looks for the first record with timestamp >= ts in segment
+ * base.  Returns 1 and positions the reader there, 0 if the segment has
+ * none, or an error.
+ */
+static int find_time(mq_reader *r, int64_t base, int64_t ts)
+{
+	char path[PATH_MAX];
+	int rc = open_segment(r, base, 0);
+	if (rc < 0)
+		return rc;
+	mq_tidx *te;
+	size_t nt;
+	uint64_t pos = 0;
+	int64_t from = base;
+	if (mq_seg_path(path, sizeof path, r->dir, base, ".timeindex") == 0 &&
+	    mq_timeindex_load(path, base, &te, &nt) == 0) {
+		nt = mq_timeindex_sane(te, nt);
+		ssize_t j = mq_timeindex_below(te, nt, ts);
+		if (j >= 0) {
+			/* Every record up to te[j].offset is older than ts. */
+			from = te[j].offset + 1;
+			struct stat st;
+			if (fstat(r->fd, &st) == 0)
+				pos = checked_start(r->fd,
+				                    mq_segment_start_position(r->dir, base, from,
+				                                              (uint64_t)st.st_size),
+				                    from);
+		}
+		free(te);
+	}
+	mq_scan_seek(&r->sc, pos);
+	r->next = from;
+	for (;;) {
+		const uint8_t *b;
+		rc = mq_scan_next(&r->sc, &b, &r->cur);
+		if (rc != 1)
+			return rc == MQ_ECORRUPT ? fail_at(r, rc, "invalid batch header") : rc;
+		size_t len = (size_t)r->cur.length + MQ_BATCH_LOG_OVERHEAD;
+		if (!mq_batch_check_crc(b, len))
+			return fail_at(r, MQ_ECORRUPT, "CRC mismatch");
+		if (r->cur.max_timestamp >= ts && r->cur.last_offset >= from &&
+		    !r->cur.control) {
+			rc = mq_rec_iter_start(&r->it, b, len, &r->cur);
+			if (rc < 0)
+				return fail_at(r, rc, "undecodable batch");
+			mq_record rec;
+			while ((rc = mq_rec_iter_next(&r->it, &rec)) == 1)
+				if (rec.offset >= from && rec.timestamp >= ts) {
+					r->next = rec.offset;
+					return 1; /* scanner stays at this batch */
+				}
+			if (rc < 0)
+				return fail_at(r, rc, "corrupt record");
+		}
+		mq_scan_skip(&r->sc, &r->cur);
+	}
+}
+
+int mq_reader_seek_time(mq_reader *r, int64_t ts)
+{
+	int64_t *bases;
+	size_t n;
+	int rc = mq_seg_list(r->dir, &bases, NULL, &n);
+	if (rc < 0)
+		return mq_fail_prefix(rc, "topic '%s' partition %d", r->t->name, r->p);
+	close_segment(r);
+	for (size_t i = 0; i < n; i++) {
+		rc = find_time(r, bases[i], ts);
+		if (rc != 0)
+			break;
+	}
+	free(bases);
+	if (rc == 1)
+		return MQ_OK;
+	if (rc < 0)
+		return rc;
+	int64_t start, end;
+	rc = mq_log_offsets(r->t, r->p, &start, &end);
+	if (rc < 0)
+		return rc;
+	rc = mq_reader_seek(r, end);
+	return rc < 0 ? rc : MQ_OK;
+}
+
+/*
+ * next_segment moves to the segment after the current one if there is
+ * one and the current one has nothing more.  Returns 1 if it moved, 0 if
+ * the current segment is the last, or an error.
+ */
+static int next_segment(mq_reader *r)
+{
+	int64_t *bases;
+	size_t n;
+	int rc = mq_seg_list(r->dir, &bases, NULL, &n);
+	if (rc < 0)
+		return rc;
+	int64_t nb = -1;
+	for (size_t i = 0; i < n; i++)
+		if (bases[i] > r->seg_base) {
+			nb = bases[i];
+			break;
+		}
+	free(bases);
+	if (nb < 0)
+		return 0;
+	/* A newer segment exists, so this one is closed: look once more. */
+	const uint8_t *b;
+	rc = mq_scan_next(&r->sc, &b, &r->cur);
+	if (rc != 0)
+		return rc == 1 ? 2 : rc;
+	struct stat st;
+	if (r->fd >= 0 && fstat(r->fd, &st) == 0 && (uint64_t)st.st_size > r->sc.pos)
+		return fail_at(r, MQ_ECORRUPT, "incomplete batch at the end of a "
+		               "closed segment");
+	rc = open_segment(r, nb, 0);
+	if (rc < 0 && errno == ENOENT)
+		return 1; /* removed by retention meanwhile: list again */
+	return rc < 0 ? rc : 1;
+}
+
+int mq_reader_next(mq_reader *r, mq_record *rec)
+{
+	int rc;
+	for (;;) {
+		if (r->in_batch) {
+			rc = mq_rec_iter_next(&r->it, rec);
+			if (rc == 1) {
+				if (rec->offset < r->next)
+					continue;
+				r->next = rec->offset + 1;
+				return 1;
+			}
+			r->in_batch = 0;
+			if (rc < 0)
+				return fail_at(r, rc, "corrupt record");
+			mq_scan_skip(&r->sc, &r->cur);
+			if (r->cur.last_offset + 1 > r->next)
+				r->next = r->cur.last_offset + 1;
+			continue;
+		}
+		if (r->fd < 0) {
+			rc = mq_reader_seek(r, r->next);
+			if (rc < 0)
+				return rc;
+			if (r->fd < 0)
+				return 0; /* no segment at all */
+		}
+		const uint8_t *b;
+		rc = mq_scan_next(&r->sc, &b, &r->cur);
+		if (rc == 1) {
+			size_t len = (size_t)r->cur.length + MQ_BATCH_LOG_OVERHEAD;
+			if (!mq_batch_check_crc(b, len)) {
+				if (!r->crc_retry) {
+					/* Re-read once: the bytes may have been replaced. */
+					r->crc_retry = 1;
+					mq_scan_invalidate(&r->sc);
+					continue;
+				}
+				return fail_at(r, MQ_ECORRUPT, "CRC mismatch");
+			}
+			r->crc_retry = 0;
+			if (r->cur.last_offset < r->next || r->cur.control) {
+				mq_scan_skip(&r->sc, &r->cur);
+				continue;
+			}
+			rc = mq_rec_iter_start(&r->it, b, len, &r->cur);
+			if (rc < 0)
+				return fail_at(r, rc, "undecodable batch");
+			r->in_batch = 1;
+			continue;
+		}
+		if (rc == MQ_ECORRUPT)
+			return fail_at(r, rc, "invalid batch header");
+		if (rc < 0)
+			return fail_at(r, rc, "read error");
+		rc = next_segment(r);
+		if (rc == 0)
+			return 0;
+		if (rc < 0)
+			return rc == MQ_ECORRUPT ? rc
+			                         : mq_fail_prefix(rc, "topic '%s' partition %d",
+			                                          r->t->name, r->p);
+	}
+}

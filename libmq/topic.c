@@ -1,0 +1,720 @@
+/*
+ * topic.c - creating, altering, deleting and opening topics.
+ *
+ * A topic is DIR/.mq/topics/NAME.conf (mq's own, a full config snapshot)
+ * plus the Kafka partition directories DIR/NAME-0 .. DIR/NAME-(N-1).  The
+ * config file is written last on create and removed first on delete, so a
+ * topic with a config file is whole.  A topic without one but with
+ * DIR/NAME-0 is a bare Kafka topic copied in from a broker.  Admin
+ * operations are serialised by an flock on DIR/.mq/admin.lock; appenders
+ * never take it.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "error.h"
+#include "internal.h"
+#include "lock.h"
+
+#define ADMIN_LOCK MQ_META_DIR "/admin.lock"
+
+static const char *const first_segment[] = {
+	"00000000000000000000.log",
+	"00000000000000000000.index",
+	"00000000000000000000.timeindex",
+};
+
+/* pathf formats a path into buf[PATH_MAX]; MQ_EINVAL if it does not fit. */
+__attribute__((format(printf, 2, 3)))
+static int pathf(char *buf, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(buf, PATH_MAX, fmt, ap);
+	va_end(ap);
+	if (n < 0 || n >= PATH_MAX)
+		return mq_fail(MQ_EINVAL, "path too long: %s...", buf);
+	return MQ_OK;
+}
+
+/*
+ * name_check fails with MQ_EBADNAME and a specific reason unless name is
+ * a valid topic name.  The name is quoted safely: printable ASCII as is,
+ * anything else as \xNN, cut after 64 characters.
+ */
+static int name_check(const char *name)
+{
+	char shown[300], why[128];
+	if (!name)
+		return mq_fail(MQ_EBADNAME, "missing topic name");
+	if (mq_name_valid(name))
+		return MQ_OK;
+	size_t o = 0, n = 0;
+	for (const char *p = name; *p && n < 64; p++, n++) {
+		unsigned char c = (unsigned char)*p;
+		if (c >= 0x20 && c < 0x7f && c != '\\')
+			shown[o++] = (char)c;
+		else
+			o += (size_t)sprintf(shown + o, "\\x%02x", c);
+	}
+	if (name[n])
+		o += (size_t)sprintf(shown + o, "...");
+	shown[o] = '\0';
+	size_t len = strlen(name);
+	if (len == 0) {
+		snprintf(why, sizeof why, "the name is empty");
+	} else if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0) {
+		snprintf(why, sizeof why, "'.' and '..' are not allowed");
+	} else {
+		const char *bad = name + strspn(name, "abcdefghijklmnopqrstuvwxyz"
+		        "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-");
+		unsigned char c = (unsigned char)*bad;
+		if (c == '\0')
+			snprintf(why, sizeof why, "%zu characters, at most 249 "
+			         "are allowed", len);
+		else if (c > 0x20 && c < 0x7f && c != '\\')
+			snprintf(why, sizeof why, "character '%c' is not "
+			         "allowed (only A-Z a-z 0-9 . _ -)", c);
+		else if (c == ' ')
+			snprintf(why, sizeof why, "a space is not allowed "
+			         "(only A-Z a-z 0-9 . _ -)");
+		else
+			snprintf(why, sizeof why, "character \\x%02x is not "
+			         "allowed (only A-Z a-z 0-9 . _ -)", c);
+	}
+	return mq_fail(MQ_EBADNAME, "invalid topic name '%s': %s", shown, why);
+}
+
+/* mkdir_durable creates dir (fine if it is there) and makes it durable. */
+static int mkdir_durable(const char *dir, const char *parent)
+{
+	struct stat st;
+	if (mkdir(dir, 0755) == 0)
+		return mq_fsync_dir(parent);
+	if (errno != EEXIST)
+		return mq_fail(MQ_EIO, "cannot create directory '%s'", dir);
+	if (lstat(dir, &st) < 0)
+		return mq_fail(MQ_EIO, "cannot create directory '%s'", dir);
+	if (!S_ISDIR(st.st_mode)) {
+		errno = ENOTDIR;
+		return mq_fail(MQ_EIO, "cannot create directory '%s'", dir);
+	}
+	return MQ_OK;
+}
+
+/*
+ * admin_lock creates DIR/.mq/topics if needed and returns a descriptor
+ * holding the exclusive admin lock, or a negative MQ_E* code.
+ */
+static int admin_lock(mq_env *env, int flags)
+{
+	char meta[PATH_MAX], topics[PATH_MAX], path[PATH_MAX];
+	int rc;
+	if ((rc = pathf(meta, "%s/%s", env->path, MQ_META_DIR)) < 0 ||
+	    (rc = pathf(topics, "%s/%s", env->path, MQ_TOPICS_DIR)) < 0 ||
+	    (rc = pathf(path, "%s/%s", env->path, ADMIN_LOCK)) < 0)
+		return rc;
+	if ((rc = mkdir_durable(meta, env->path)) < 0 ||
+	    (rc = mkdir_durable(topics, meta)) < 0)
+		return rc;
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+	if (fd < 0)
+		return mq_fail(MQ_EIO, "cannot open '%s'", path);
+	int op = LOCK_EX | ((flags & MQ_NOWAIT) ? LOCK_NB : 0);
+	while (flock(fd, op) < 0) {
+		if (errno == EINTR)
+			continue;
+		int e = errno;
+		close(fd);
+		errno = e;
+		if (e == EWOULDBLOCK)
+			return mq_fail(MQ_EBUSY, "'%s' is locked by another "
+			               "process", path);
+		return mq_fail(MQ_EIO, "cannot lock '%s'", path);
+	}
+	return fd;
+}
+
+static int conf_path(mq_env *env, const char *name, char *buf)
+{
+	return pathf(buf, "%s/%s/%s.conf", env->path, MQ_TOPICS_DIR, name);
+}
+
+/* bare_count counts the consecutive directories NAME-0, NAME-1, ... */
+static int32_t bare_count(mq_env *env, const char *name)
+{
+	char path[PATH_MAX];
+	struct stat st;
+	int32_t n = 0;
+	while (n < 1000000) {
+		if (pathf(path, "%s/%s-%d", env->path, name, (int)n) < 0 ||
+		    stat(path, &st) < 0 || !S_ISDIR(st.st_mode))
+			break;
+		n++;
+	}
+	return n;
+}
+
+/*
+ * read_topic loads the config of topic name into *cfg (env defaults under
+ * the conf file, or the env defaults and the partition count of a bare
+ * Kafka topic).  *has_conf tells which.  MQ_ENOTOPIC if neither.
+ */
+static int read_topic(mq_env *env, const char *name, mq_config *cfg,
+                      int *has_conf)
+{
+	char path[PATH_MAX];
+	int rc = conf_path(env, name, path);
+	if (rc < 0)
+		return rc;
+	*cfg = env->defaults;
+	*has_conf = 0;
+	rc = mq_config_load(cfg, path);
+	if (rc == MQ_OK) {
+		*has_conf = 1;
+		return MQ_OK;
+	}
+	if (rc != MQ_EIO || errno != ENOENT)
+		return rc;
+	int32_t n = bare_count(env, name);
+	if (n == 0)
+		return mq_fail(MQ_ENOTOPIC, "no such topic '%s' in %s", name,
+		               env->path);
+	*cfg = env->defaults;
+	cfg->partitions = n;
+	return MQ_OK;
+}
+
+/*
+ * validate checks every field of cfg by rendering it and parsing it back,
+ * so the rules live in one place (config.c).  MQ_ECONFIG on a bad field.
+ */
+static int validate(const mq_config *cfg)
+{
+	mq_config scratch = *cfg;
+	char val[64];
+	for (const char *const *k = mq_config_keys(); *k; k++) {
+		int rc = mq_config_get(cfg, *k, val, sizeof val);
+		if (rc == MQ_OK)
+			rc = mq_config_set(&scratch, *k, val);
+		if (rc < 0)
+			return rc;
+	}
+	return MQ_OK;
+}
+
+/* has_data tells whether directory path holds a non-empty file. */
+static int has_data(const char *path)
+{
+	DIR *d = opendir(path);
+	if (!d)
+		return 0;
+	struct dirent *de;
+	struct stat st;
+	int found = 0;
+	while (!found && (de = readdir(d)))
+		if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    S_ISREG(st.st_mode) && st.st_size > 0)
+			found = 1;
+	closedir(d);
+	return found;
+}
+
+/* has_log tells whether directory path holds a *.log segment. */
+static int has_log(const char *path)
+{
+	DIR *d = opendir(path);
+	if (!d)
+		return 0;
+	struct dirent *de;
+	int found = 0;
+	while (!found && (de = readdir(d))) {
+		size_t n = strlen(de->d_name);
+		found = n > 4 && strcmp(de->d_name + n - 4, ".log") == 0;
+	}
+	closedir(d);
+	return found;
+}
+
+static int touch(const char *dir, const char *file)
+{
+	char path[PATH_MAX];
+	int rc = pathf(path, "%s/%s", dir, file);
+	if (rc < 0)
+		return rc;
+	int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+	if (fd < 0)
+		return mq_fail(MQ_EIO, "cannot create '%s'", path);
+	close(fd);
+	return MQ_OK;
+}
+
+/*
+ * make_partition creates DIR/NAME-P (an existing directory is fine) with
+ * its lock file and, unless it has a segment already, an empty first
+ * segment, and fsyncs it.  *created tells whether the directory is new.
+ */
+static int make_partition(mq_env *env, const char *name, int32_t p,
+                          int *created)
+{
+	char dir[PATH_MAX];
+	struct stat st;
+	int rc = pathf(dir, "%s/%s-%d", env->path, name, (int)p);
+	if (rc < 0)
+		return rc;
+	*created = 0;
+	if (mkdir(dir, 0755) == 0) {
+		*created = 1;
+	} else if (errno != EEXIST) {
+		return mq_fail(MQ_EIO, "cannot create directory '%s'", dir);
+	} else if (lstat(dir, &st) < 0 || !S_ISDIR(st.st_mode)) {
+		errno = ENOTDIR;
+		return mq_fail(MQ_EIO, "cannot create partition directory "
+		               "'%s'", dir);
+	}
+	if ((rc = touch(dir, MQ_LOCK_FILE)) < 0)
+		return rc;
+	if (*created || !has_log(dir))
+		for (size_t i = 0; i < 3; i++)
+			if ((rc = touch(dir, first_segment[i])) < 0)
+				return rc;
+	return mq_fsync_dir(dir);
+}
+
+/* unmake_partition undoes make_partition of a directory it created. */
+static void unmake_partition(mq_env *env, const char *name, int32_t p)
+{
+	char dir[PATH_MAX], path[PATH_MAX];
+	if (pathf(dir, "%s/%s-%d", env->path, name, (int)p) < 0)
+		return;
+	for (size_t i = 0; i < 3; i++)
+		if (pathf(path, "%s/%s", dir, first_segment[i]) == 0)
+			unlink(path);
+	if (pathf(path, "%s/%s", dir, MQ_LOCK_FILE) == 0)
+		unlink(path);
+	rmdir(dir);
+}
+
+/*
+ * ungrow removes the partition directories from..to-1 of name that hold
+ * no data, undoing a failed grow or create.
+ */
+static void ungrow(mq_env *env, const char *name, int32_t from, int32_t to)
+{
+	char dir[PATH_MAX];
+	for (int32_t p = from; p < to; p++)
+		if (pathf(dir, "%s/%s-%d", env->path, name, (int)p) == 0 &&
+		    !has_data(dir))
+			unmake_partition(env, name, p);
+}
+
+/*
+ * grow creates partitions from..to-1 of name and makes the new entries in
+ * DIR durable.  On failure the empty directories are removed again.
+ */
+static int grow(mq_env *env, const char *name, int32_t from, int32_t to)
+{
+	int rc = MQ_OK, created = 0, any = 0;
+	int32_t p;
+	for (p = from; p < to; p++) {
+		if ((rc = make_partition(env, name, p, &created)) < 0) {
+			ungrow(env, name, from, p + 1);
+			return rc;
+		}
+		any |= created;
+	}
+	if (any && (rc = mq_fsync_dir(env->path)) < 0)
+		ungrow(env, name, from, to);
+	return rc;
+}
+
+static int write_conf(mq_env *env, const char *name, const mq_config *cfg)
+{
+	char path[PATH_MAX];
+	int rc = conf_path(env, name, path);
+	if (rc < 0)
+		return rc;
+	char *text = mq_config_format(cfg);
+	if (!text)
+		return mq_fail(MQ_ENOMEM, "out of memory");
+	rc = mq_write_file_atomic(path, text, strlen(text));
+	free(text);
+	return rc;
+}
+
+/*
+ * mq_topic_create creates topic name with cfg (NULL: the env defaults):
+ * partition directories first, config file last.  MQ_EBADNAME, MQ_ECONFIG,
+ * MQ_EEXIST (unless MQ_IF_NOT_EXISTS), MQ_EIO; on failure the partition
+ * directories it made are removed again.
+ */
+int mq_topic_create(mq_env *env, const char *name, const mq_config *cfg,
+                    int flags)
+{
+	char path[PATH_MAX];
+	struct stat st;
+	mq_config c;
+	int rc = name_check(name);
+	if (rc < 0)
+		return rc;
+	if (cfg)
+		c = *cfg;
+	else
+		mq_env_defaults(env, &c);
+	if ((rc = validate(&c)) < 0)
+		return mq_fail_prefix(rc, "topic '%s'", name);
+	int lock = admin_lock(env, flags);
+	if (lock < 0)
+		return lock;
+	if ((rc = conf_path(env, name, path)) < 0)
+		goto out;
+	int exists = lstat(path, &st) == 0;
+	for (int32_t p = 0; !exists && p < c.partitions; p++) {
+		if ((rc = pathf(path, "%s/%s-%d", env->path, name, (int)p)) < 0)
+			goto out;
+		if (p == 0 && lstat(path, &st) == 0 && !S_ISDIR(st.st_mode))
+			exists = 1;
+		exists |= has_data(path);
+	}
+	if (exists) {
+		rc = (flags & MQ_IF_NOT_EXISTS) ? MQ_OK :
+		     mq_fail(MQ_EEXIST, "topic '%s' already exists in %s",
+		             name, env->path);
+		goto out;
+	}
+	if ((rc = grow(env, name, 0, c.partitions)) < 0)
+		goto out;
+	if ((rc = write_conf(env, name, &c)) < 0)
+		ungrow(env, name, 0, c.partitions);
+out:
+	mq_unlock(lock);
+	return rc;
+}
+
+/*
+ * mq_topic_alter replaces the config of topic name with cfg, creating new
+ * partition directories first when cfg->partitions grows.  MQ_EINVAL for
+ * fewer partitions, MQ_ENOTOPIC, MQ_ECONFIG, MQ_EIO.  A bare Kafka topic
+ * is adopted: it gets a config file.
+ */
+int mq_topic_alter(mq_env *env, const char *name, const mq_config *cfg)
+{
+	mq_config old;
+	int has_conf;
+	int rc = name_check(name);
+	if (rc < 0)
+		return rc;
+	if (!cfg)
+		return mq_fail(MQ_EINVAL, "topic '%s': no config given", name);
+	if ((rc = validate(cfg)) < 0)
+		return mq_fail_prefix(rc, "topic '%s'", name);
+	int lock = admin_lock(env, 0);
+	if (lock < 0)
+		return lock;
+	if ((rc = read_topic(env, name, &old, &has_conf)) < 0)
+		goto out;
+	if (cfg->partitions < old.partitions) {
+		rc = mq_fail(MQ_EINVAL, "cannot reduce partitions of '%s' "
+		             "from %d to %d", name, (int)old.partitions,
+		             (int)cfg->partitions);
+		goto out;
+	}
+	if ((rc = grow(env, name, old.partitions, cfg->partitions)) < 0)
+		goto out;
+	rc = write_conf(env, name, cfg);
+out:
+	mq_unlock(lock);
+	return rc;
+}
+
+/*
+ * clear_dir unlinks every entry of the directory open as dfd except
+ * subdirectories, which it counts in *subdirs.  Symbolic links are
+ * removed, never followed.
+ */
+static int clear_dir(int dfd, const char *path, int *subdirs)
+{
+	int fd = openat(dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR *d = fd < 0 ? NULL : fdopendir(fd);
+	if (!d) {
+		if (fd >= 0)
+			close(fd);
+		return mq_fail(MQ_EIO, "cannot read directory '%s'", path);
+	}
+	struct dirent *de;
+	struct stat st;
+	int rc = MQ_OK;
+	*subdirs = 0;
+	while ((de = readdir(d))) {
+		const char *n = de->d_name;
+		if (strcmp(n, ".") == 0 || strcmp(n, "..") == 0)
+			continue;
+		if (fstatat(dfd, n, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    S_ISDIR(st.st_mode)) {
+			(*subdirs)++;
+			continue;
+		}
+		if (unlinkat(dfd, n, 0) < 0 && errno != ENOENT && rc == MQ_OK)
+			rc = mq_fail(MQ_EIO, "cannot remove '%s/%s'", path, n);
+	}
+	closedir(d);
+	return rc;
+}
+
+/*
+ * remove_partition removes the partition directory ent of the data
+ * directory open as datafd while holding its writer lock.  The lock file
+ * goes too, so a writer waiting on it sees st_nlink == 0 once it gets it.
+ */
+static int remove_partition(mq_env *env, int datafd, const char *ent,
+                            int flags)
+{
+	char dir[PATH_MAX];
+	int rc = pathf(dir, "%s/%s", env->path, ent);
+	if (rc < 0)
+		return rc;
+	int lock = mq_lock_dir(dir, flags & MQ_NOWAIT);
+	if (lock < 0)
+		return lock;
+	int dfd = openat(datafd, ent, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+	                 O_CLOEXEC);
+	if (dfd < 0) {
+		rc = mq_fail(MQ_EIO, "cannot open directory '%s'", dir);
+		goto out;
+	}
+	/* A writer may create a file between the scan and the rmdir. */
+	for (int tries = 0; tries < 5; tries++) {
+		int subdirs = 0;
+		if ((rc = clear_dir(dfd, dir, &subdirs)) < 0)
+			break;
+		if (unlinkat(datafd, ent, AT_REMOVEDIR) == 0)
+			break;
+		if (errno != ENOTEMPTY && errno != EEXIST) {
+			rc = mq_fail(MQ_EIO, "cannot remove directory '%s'", dir);
+			break;
+		}
+		if (subdirs || tries == 4) {
+			errno = ENOTEMPTY;
+			rc = mq_fail(MQ_EIO, "cannot remove directory '%s'%s",
+			             dir, subdirs ? " (it holds a subdirectory, "
+			             "left alone)" : "");
+			break;
+		}
+	}
+	close(dfd);
+out:
+	mq_unlock(lock);
+	return rc;
+}
+
+/* A list of directory entries NAME-N of one topic. */
+struct ents {
+	char **v;
+	size_t n;
+};
+
+static void ents_free(struct ents *e)
+{
+	for (size_t i = 0; i < e->n; i++)
+		free(e->v[i]);
+	free(e->v);
+}
+
+/* find_partitions lists DIR's entries named NAME-N, N decimal. */
+static int find_partitions(mq_env *env, const char *name, struct ents *e)
+{
+	size_t len = strlen(name), cap = 0;
+	DIR *d = opendir(env->path);
+	if (!d)
+		return mq_fail(MQ_EIO, "cannot read directory '%s'", env->path);
+	struct dirent *de;
+	int rc = MQ_OK;
+	while (rc == MQ_OK && (de = readdir(d))) {
+		const char *s = de->d_name;
+		if (strncmp(s, name, len) != 0 || s[len] != '-' ||
+		    s[len + 1] == '\0' ||
+		    strspn(s + len + 1, "0123456789") != strlen(s + len + 1))
+			continue;
+		if (e->n == cap) {
+			cap = cap ? cap * 2 : 8;
+			char **v = realloc(e->v, cap * sizeof *v);
+			if (!v) {
+				rc = mq_fail(MQ_ENOMEM, "out of memory");
+				break;
+			}
+			e->v = v;
+		}
+		if (!(e->v[e->n] = strdup(s)))
+			rc = mq_fail(MQ_ENOMEM, "out of memory");
+		else
+			e->n++;
+	}
+	closedir(d);
+	return rc;
+}
+
+/*
+ * mq_topic_delete removes topic name: the config file first, then each
+ * partition directory NAME-N under its writer lock.  MQ_ENOTOPIC if there
+ * is nothing to remove; MQ_EBUSY with MQ_NOWAIT when a writer holds a
+ * lock (checked for every partition before anything is removed); MQ_EIO.
+ */
+int mq_topic_delete(mq_env *env, const char *name, int flags)
+{
+	char path[PATH_MAX], topics[PATH_MAX];
+	struct ents e = { 0 };
+	struct stat st;
+	int rc = name_check(name);
+	if (rc < 0)
+		return rc;
+	int lock = admin_lock(env, flags);
+	if (lock < 0)
+		return lock;
+	int datafd = open(env->path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (datafd < 0) {
+		rc = mq_fail(MQ_EIO, "cannot open directory '%s'", env->path);
+		goto out;
+	}
+	if ((rc = conf_path(env, name, path)) < 0 ||
+	    (rc = pathf(topics, "%s/%s", env->path, MQ_TOPICS_DIR)) < 0 ||
+	    (rc = find_partitions(env, name, &e)) < 0)
+		goto out;
+	int has_conf = lstat(path, &st) == 0;
+	if (!has_conf && e.n == 0) {
+		rc = mq_fail(MQ_ENOTOPIC, "no such topic '%s' in %s", name,
+		             env->path);
+		goto out;
+	}
+	if (flags & MQ_NOWAIT) {
+		for (size_t i = 0; i < e.n; i++) {
+			char dir[PATH_MAX];
+			if (fstatat(datafd, e.v[i], &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+			    !S_ISDIR(st.st_mode))
+				continue;
+			if ((rc = pathf(dir, "%s/%s", env->path, e.v[i])) < 0)
+				goto out;
+			int l = mq_lock_dir(dir, MQ_NOWAIT);
+			if (l < 0) {
+				rc = mq_fail_prefix(l, "cannot delete topic '%s'",
+				                    name);
+				goto out;
+			}
+			mq_unlock(l);
+		}
+	}
+	if (has_conf) {
+		if (unlink(path) < 0 && errno != ENOENT) {
+			rc = mq_fail(MQ_EIO, "cannot remove '%s'", path);
+			goto out;
+		}
+		if ((rc = mq_fsync_dir(topics)) < 0)
+			goto out;
+	}
+	for (size_t i = 0; i < e.n; i++) {
+		int r;
+		if (fstatat(datafd, e.v[i], &st, AT_SYMLINK_NOFOLLOW) < 0)
+			continue;
+		if (S_ISDIR(st.st_mode))
+			r = remove_partition(env, datafd, e.v[i], flags);
+		else if (unlinkat(datafd, e.v[i], 0) < 0 && errno != ENOENT)
+			r = mq_fail(MQ_EIO, "cannot remove '%s/%s'", env->path,
+			            e.v[i]);
+		else
+			r = MQ_OK;
+		if (r < 0 && rc == MQ_OK)
+			rc = r;
+	}
+	int r = mq_fsync_dir(env->path);
+	if (rc == MQ_OK)
+		rc = r;
+out:
+	if (datafd >= 0)
+		close(datafd);
+	ents_free(&e);
+	mq_unlock(lock);
+	return rc;
+}
+
+/*
+ * mq_topic_open opens topic name, reading its config file (or, for a bare
+ * Kafka topic, taking the env defaults and counting NAME-0, NAME-1, ...).
+ * MQ_EBADNAME, MQ_ENOTOPIC, MQ_ECONFIG, MQ_ENOMEM; *out is NULL then.
+ */
+int mq_topic_open(mq_env *env, const char *name, mq_topic **out)
+{
+	mq_config cfg;
+	int has_conf;
+	*out = NULL;
+	int rc = name_check(name);
+	if (rc < 0)
+		return rc;
+	if ((rc = read_topic(env, name, &cfg, &has_conf)) < 0)
+		return rc;
+	mq_topic *t = calloc(1, sizeof *t);
+	if (!t || !(t->name = strdup(name)) ||
+	    !(t->parts = calloc((size_t)cfg.partitions, sizeof *t->parts))) {
+		if (t)
+			free(t->name);
+		free(t);
+		return mq_fail(MQ_ENOMEM, "out of memory");
+	}
+	t->env = env;
+	t->cfg = cfg;
+	t->nparts = cfg.partitions;
+	*out = t;
+	return MQ_OK;
+}
+
+/* mq_topic_close frees the handle and its partitions' state; NULL is ok. */
+void mq_topic_close(mq_topic *t)
+{
+	if (!t)
+		return;
+	for (int32_t i = 0; i < t->nparts; i++)
+		mq_part_free(t->parts[i]);
+	free(t->parts);
+	free(t->name);
+	free(t);
+}
+
+/* mq_topic_name returns the topic's name; it cannot fail. */
+const char *mq_topic_name(const mq_topic *t)
+{
+	return t->name;
+}
+
+/* mq_topic_partitions returns the partition count; it cannot fail. */
+int32_t mq_topic_partitions(const mq_topic *t)
+{
+	return t->nparts;
+}
+
+/* mq_topic_config returns the config read at open; it cannot fail. */
+const mq_config *mq_topic_config(const mq_topic *t)
+{
+	return &t->cfg;
+}
+
+/*
+ * mq_partition_path writes "DIR/NAME-P" to buf.  MQ_ERANGE for a partition
+ * the topic does not have, MQ_EINVAL if buf is too small.
+ */
+int mq_partition_path(const mq_topic *t, int32_t p, char *buf, size_t len)
+{
+	if (p < 0 || p >= t->nparts)
+		return mq_fail(MQ_ERANGE, "topic '%s' has no partition %d "
+		               "(it has %d)", t->name, (int)p, (int)t->nparts);
+	int n = snprintf(buf, len, "%s/%s-%d", t->env->path, t->name, (int)p);
+	if (n < 0 || (size_t)n >= len)
+		return mq_fail(MQ_EINVAL, "buffer too small for the path of "
+		               "topic '%s' partition %d", t->name, (int)p);
+	return MQ_OK;
+}

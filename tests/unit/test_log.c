@@ -1,0 +1,345 @@
+/*
+ * test_log.c - the partition log: append and read back, segment roll,
+ * reopening, index and timeindex lookups, recovery from a torn tail at
+ * every byte position, damaged indexes, corruption in a closed segment.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "mq.h"
+#include "testutil.h"
+
+static const char *small[] = { "segment.bytes=1024", "index.interval.bytes=100",
+                               NULL };
+
+static void test_round_trip(void **state)
+{
+	(void)state;
+	char *dir = tu_mkdtemp();
+	mq_env *env;
+	mq_topic *t = tu_topic(&env, dir, "rt", NULL);
+	assert_int_equal(tu_append(t, 0, 0, 3, -1), 0);
+	assert_int_equal(tu_append(t, 0, 3, 2, -1), 3);
+	int nums[8];
+	assert_int_equal(tu_read_all(t, 0, 0, nums, 8), 5);
+	for (int i = 0; i < 5; i++)
+		assert_int_equal(nums[i], i);
+	int64_t start, end;
+	assert_int_equal(mq_log_offsets(t, 0, &start, &end), 0);
+	assert_int_equal(start, 0);
+	assert_int_equal(end, 5);
+	assert_int_equal(mq_sync(t), 0);
+	assert_null(mq_recovery_report(t, 0));
+	mq_topic_close(t);
+	mq_env_close(env);
+	tu_rmdir(dir);
+}
+
+static void test_headers_keys_nulls(void **state)
+{
+	(void)state;
+	char *dir = tu_mkdtemp();
+	mq_env *env;
+	mq_topic *t = tu_topic(&env, dir, "kv", NULL);
+	mq_batch *b;
+	assert_int_equal(mq_batch_new(MQ_COMPRESSION_GZIP, &b), 0);
+	mq_header h[2] = { { "a", 1, "x", 1 }, { "n", 1, NULL, -1 } };
+	mq_record r1 = { .timestamp = 42, .key = "k", .key_len = 1, .value = NULL,
+	                 .value_len = -1, .headers = h, .header_count = 2 };
+	mq_record r2 = { .timestamp = 43, .key_len = -1, .value = "", .value_len = 0 };
+	assert_int_equal(mq_batch_add(b, &r1), 0);
+	assert_int_equal(mq_batch_add(b, &r2), 0);
+	assert_int_equal(mq_append(t, 0, b, 0, NULL), 0);
+	mq_batch_free(b);
+	mq_reader *r;
+	mq_record rec;
+	assert_int_equal(mq_reader_open(t, 0, &r), 0);
+	assert_int_equal(mq_reader_next(r, &rec), 1);
+	assert_int_equal(rec.offset, 0);
+	assert_int_equal(rec.timestamp, 42);
+	assert_int_equal(rec.key_len, 1);
+	assert_int_equal(rec.value_len, -1);
+	assert_int_equal(rec.header_count, 2);
+	assert_int_equal(rec.headers[1].value_len, -1);
+	assert_int_equal(mq_reader_next(r, &rec), 1);
+	assert_int_equal(rec.key_len, -1);
+	assert_int_equal(rec.value_len, 0);
+	assert_int_equal(mq_reader_next(r, &rec), 0);
+	mq_reader_close(r);
+	mq_topic_close(t);
+	mq_env_close(env);
+	tu_rmdir(dir);
+}
+
+static void test_roll_and_seek(void **state)
+{
+	(void)state;
+	char *dir = tu_mkdtemp();
+	mq_env *env;
+	mq_topic *t = tu_topic(&env, dir, "roll", small);
+	for (int i = 0; i < 200; i += 4)
+		tu_append(t, 0, i, 4, 1000);
+	char path[4200];
+	tu_seg(path, sizeof path, dir, "roll", 0, 0, ".log");
+	assert_true(tu_file_size(path) <= 1024);
+	mq_segment_info *segs;
+	size_t n;
+	assert_int_equal(mq_partition_segments(t, 0, &segs, &n), 0);
+	assert_true(n > 5);
+	int64_t total = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (i > 0)
+			assert_int_equal(segs[i].base_offset, segs[i - 1].next_offset);
+		total += segs[i].records;
+	}
+	assert_int_equal(total, 200);
+	free(segs);
+	/* Every offset, at and between index entries, seeks exactly. */
+	mq_reader *r;
+	mq_record rec;
+	assert_int_equal(mq_reader_open(t, 0, &r), 0);
+	for (int64_t o = 0; o < 200; o++) {
+		assert_int_equal(mq_reader_seek(r, o), 0);
+		assert_int_equal(mq_reader_next(r, &rec), 1);
+		assert_int_equal(rec.offset, o);
+	}
+	/* Past the end: positioned at the end. */
+	assert_int_equal(mq_reader_seek(r, 1000), 0);
+	assert_int_equal(mq_reader_position(r), 200);
+	assert_int_equal(mq_reader_next(r, &rec), 0);
+	/* Timestamps are 1000 + i: seek by time lands on the first >= ts. */
+	for (int64_t ts = 990; ts < 1210; ts += 7) {
+		assert_int_equal(mq_reader_seek_time(r, ts), 0);
+		int rc = mq_reader_next(r, &rec);
+		if (ts <= 1199) {
+			assert_int_equal(rc, 1);
+			assert_int_equal(rec.offset, ts < 1000 ? 0 : ts - 1000);
+		} else {
+			assert_int_equal(rc, 0);
+		}
+	}
+	mq_reader_close(r);
+	assert_int_equal(tu_read_all(t, 0, 0, NULL, 0), 200);
+	assert_int_equal(mq_verify_partition(t, 0, NULL, NULL), 0);
+	mq_topic_close(t);
+	mq_env_close(env);
+	tu_rmdir(dir);
+}
+
+static void test_time_non_monotonic(void **state)
+{
+	(void)state;
+	char *dir = tu_mkdtemp();
+	mq_env *env;
+	mq_topic *t = tu_topic(&env, dir, "nm", small);
+	int64_t ts[] = { 5000, 1000, 3000, 9000, 2000, 7000, 9500, 100 };
+	for (int i = 0; i < 8; i++)
+		for (int k = 0; k < 10; k++)
+			tu_append(t, 0, i * 10 + k, 1, ts[i] - (i * 10 + k));
+	/* Record i*10+k has timestamp ts[i]. */
+	mq_reader *r;
+	mq_record rec;
+	assert_int_equal(mq_reader_open(t, 0, &r), 0);
+	int64_t q[] = { 0, 1000, 4000, 5000, 6000, 8000, 9200, 9600 };
+	for (int j = 0; j < 8; j++) {
+		int64_t want = -1;
+		for (int i = 0; i < 80 && want < 0; i++)
+			if (ts[i / 10] >= q[j])
+				want = i;
+		assert_int_equal(mq_reader_seek_time(r, q[j]), 0);
+		int rc = mq_reader_next(r, &rec);
+		if (want < 0) {
+			assert_int_equal(rc, 0);
+		} else {
+			assert_int_equal(rc, 1);
+			assert_int_equal(rec.offset, want);
+		}
+	}
+	mq_reader_close(r);
+	mq_topic_close(t);
+	mq_env_close(env);
+	tu_rmdir(dir);
+}
+
+static void test_reopen_and_two_handles(void **state)
+{
+	(void)state;
+	char *dir = tu_mkdtemp();
+	mq_env *env;
+	mq_topic *t = tu_topic(&env, dir, "re", small);
+	tu_append(t, 0, 0, 10, -1);
+	mq_topic_close(t);
+	mq_topic *a, *b;
+	assert_int_equal(mq_topic_open(env, "re", &a), 0);
+	assert_int_equal(mq_topic_open(env, "re", &b), 0);
+	for (int i = 10; i < 110; i += 2) {
+		assert_int_equal(tu_append(i % 4 ? a : b, 0, i, 2, -1), i);
+	}
+	int nums[200];
+	assert_int_equal(tu_read_all(a, 0, 0, nums, 200), 110);
+	for (int i = 0; i < 110; i++)
+		assert_int_equal(nums[i], i);
+	assert_int_equal(mq_verify_partition(a, 0, NULL, NULL), 0);
+	mq_topic_close(a);
+	mq_topic_close(b);
+	mq_env_close(env);
+	tu_rmdir(dir);
+}
+
+/* Recovery from a log cut at every byte position of its last batch. */
+static void test_torn_tail_every_byte(void **state)
+{
+	(void)state;
+	char *dir = tu_mkdtemp();
+	mq_env *env;
+	static const char *o[] = { "index.interval.bytes=50", NULL };
+	mq_topic *t = tu_topic(&env, dir, "torn", o);
+	for (int i = 0; i < 10; i++)
+		tu_append(t, 0, i * 3, 3, -1);
+	char log[4200], save[4300];
+	tu_seg(log, sizeof log, dir, "torn", 0, 0, ".log");
+	snprintf(save, sizeof save, "%s.orig", log);
+	long full = tu_file_size(log);
+	mq_topic_close(t);
+	tu_copy_file(log, save);
+	/* Find where the last batch starts: append one more and compare. */
+	assert_int_equal(mq_topic_open(env, "torn", &t), 0);
+	tu_append(t, 0, 30, 3, -1);
+	mq_topic_close(t);
+	long last_start = full, last_end = tu_file_size(log);
+	tu_copy_file(log, save);
+	for (long cut = last_start; cut < last_end; cut++) {
+		tu_copy_file(save, log);
+		assert_int_equal(truncate(log, cut), 0);
+		assert_int_equal(mq_topic_open(env, "torn", &t), 0);
+		/* Readers stop cleanly at the last complete batch. */
+		int nums[64];
+		assert_int_equal(tu_read_all(t, 0, 0, nums, 64), 30);
+		for (int i = 0; i < 30; i++)
+			assert_int_equal(nums[i], i);
+		/* The next writer truncates the tail and carries on. */
+		assert_int_equal(tu_append(t, 0, 100, 1, -1), 30);
+		if (cut > last_start)
+			assert_non_null(mq_recovery_report(t, 0));
+		else
+			assert_null(mq_recovery_report(t, 0));
+		assert_int_equal(tu_read_all(t, 0, 0, nums, 64), 31);
+		assert_int_equal(nums[30], 100);
+		assert_int_equal(mq_verify_partition(t, 0, NULL, NULL), 0);
+		mq_topic_close(t);
+	}
+	mq_env_close(env);
+	tu_rmdir(dir);
+}
+
+static void test_index_rebuilt(void **state)
+{
+	(void)state;
+	char *dir = tu_mkdtemp();
+	mq_env *env;
+	static const char *o[] = { "index.interval.bytes=10", NULL };
+	mq_topic *t = tu_topic(&env, dir, "ix", o);
+	for (int i = 0; i < 40; i++)
+		tu_append(t, 0, i, 1, 5000);
+	mq_topic_close(t);
+	char idx[4200], tidx[4200];
+	tu_seg(idx, sizeof idx, dir, "ix", 0, 0, ".index");
+	tu_seg(tidx, sizeof tidx, dir, "ix", 0, 0, ".timeindex");
+	long isz = tu_file_size(idx), tsz = tu_file_size(tidx);
+	assert_true(isz > 0 && isz % 8 == 0);
+	assert_true(tsz > 0 && tsz % 12 == 0);
+	/* Garbage index: readers do not trust it; seeks stay exact. */
+	FILE *f = fopen(idx, "r+b");
+	fseek(f, 8, SEEK_SET);
+	fwrite("\x00\x00\x00\x01\x7f\xff\xff\xff", 1, 8, f);
+	fclose(f);
+	assert_int_equal(mq_topic_open(env, "ix", &t), 0);
+	assert_true(mq_verify_partition(t, 0, NULL, NULL) > 0);
+	mq_reader *r;
+	mq_record rec;
+	assert_int_equal(mq_reader_open(t, 0, &r), 0);
+	for (int64_t o2 = 0; o2 < 40; o2++) {
+		assert_int_equal(mq_reader_seek(r, o2), 0);
+		assert_int_equal(mq_reader_next(r, &rec), 1);
+		assert_int_equal(rec.offset, o2);
+	}
+	mq_reader_close(r);
+	/* The next writer rebuilds both indexes. */
+	tu_append(t, 0, 40, 1, 5000);
+	assert_int_equal(mq_verify_partition(t, 0, NULL, NULL), 0);
+	mq_topic_close(t);
+	/* Missing indexes are rebuilt too. */
+	unlink(idx);
+	unlink(tidx);
+	assert_int_equal(mq_topic_open(env, "ix", &t), 0);
+	tu_append(t, 0, 41, 1, 5000);
+	assert_true(tu_file_size(idx) >= isz);
+	assert_int_equal(mq_verify_partition(t, 0, NULL, NULL), 0);
+	assert_int_equal(tu_read_all(t, 0, 0, NULL, 0), 42);
+	mq_topic_close(t);
+	mq_env_close(env);
+	tu_rmdir(dir);
+}
+
+static void test_corrupt_closed_segment(void **state)
+{
+	(void)state;
+	char *dir = tu_mkdtemp();
+	mq_env *env;
+	mq_topic *t = tu_topic(&env, dir, "bad", small);
+	for (int i = 0; i < 100; i++)
+		tu_append(t, 0, i, 1, -1);
+	char log[4200];
+	tu_seg(log, sizeof log, dir, "bad", 0, 0, ".log");
+	/* Flip a byte inside the third batch's records. */
+	long pos = 0;
+	FILE *f = fopen(log, "r+b");
+	unsigned char h[12];
+	for (int i = 0; i < 2; i++) {
+		fseek(f, pos, SEEK_SET);
+		assert_int_equal(fread(h, 1, 12, f), 12);
+		pos += 12 + ((long)h[8] << 24 | h[9] << 16 | h[10] << 8 | h[11]);
+	}
+	fseek(f, pos + 65, SEEK_SET);
+	int c = fgetc(f);
+	fseek(f, pos + 65, SEEK_SET);
+	fputc(c ^ 0x40, f);
+	fclose(f);
+	mq_reader *r;
+	mq_record rec;
+	assert_int_equal(mq_reader_open(t, 0, &r), 0);
+	assert_int_equal(mq_reader_next(r, &rec), 1);
+	assert_int_equal(mq_reader_next(r, &rec), 1);
+	assert_int_equal(mq_reader_next(r, &rec), MQ_ECORRUPT);
+	assert_non_null(strstr(mq_errmsg(), "offset 2"));
+	assert_non_null(strstr(mq_errmsg(), "partition 0"));
+	/* It stays an error: never skipped. */
+	assert_int_equal(mq_reader_next(r, &rec), MQ_ECORRUPT);
+	mq_reader_close(r);
+	assert_true(mq_verify_partition(t, 0, NULL, NULL) >= 1);
+	mq_topic_close(t);
+	mq_env_close(env);
+	tu_rmdir(dir);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_round_trip),
+		cmocka_unit_test(test_headers_keys_nulls),
+		cmocka_unit_test(test_roll_and_seek),
+		cmocka_unit_test(test_time_non_monotonic),
+		cmocka_unit_test(test_reopen_and_two_handles),
+		cmocka_unit_test(test_torn_tail_every_byte),
+		cmocka_unit_test(test_index_rebuilt),
+		cmocka_unit_test(test_corrupt_closed_segment),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

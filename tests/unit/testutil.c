@@ -1,0 +1,122 @@
+/*
+ * testutil.c - helpers shared by the libmq unit tests.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <cmocka.h>
+
+#include "testutil.h"
+
+char *tu_mkdtemp(void)
+{
+	char tmpl[] = "/tmp/mq-unit.XXXXXX";
+	char *d = mkdtemp(tmpl);
+	assert_non_null(d);
+	return strdup(d);
+}
+
+void tu_rmdir(char *dir)
+{
+	char cmd[4200];
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+	assert_int_equal(system(cmd), 0);
+	free(dir);
+}
+
+mq_topic *tu_topic(mq_env **env, const char *dir, const char *name,
+                   const char *const *overrides)
+{
+	assert_int_equal(mq_env_open(dir, MQ_CREATE, env), 0);
+	mq_config cfg;
+	mq_env_defaults(*env, &cfg);
+	for (size_t i = 0; overrides && overrides[i]; i++) {
+		char key[128];
+		const char *eq = strchr(overrides[i], '=');
+		assert_non_null(eq);
+		snprintf(key, sizeof key, "%.*s", (int)(eq - overrides[i]), overrides[i]);
+		assert_int_equal(mq_config_set(&cfg, key, eq + 1), 0);
+	}
+	assert_int_equal(mq_topic_create(*env, name, &cfg, MQ_IF_NOT_EXISTS), 0);
+	mq_topic *t;
+	assert_int_equal(mq_topic_open(*env, name, &t), 0);
+	return t;
+}
+
+int64_t tu_append(mq_topic *t, int32_t p, int first, int count, int64_t ts)
+{
+	mq_batch *b;
+	assert_int_equal(mq_batch_new(MQ_COMPRESSION_NONE, &b), 0);
+	for (int i = first; i < first + count; i++) {
+		char v[32];
+		int n = snprintf(v, sizeof v, "v%d", i);
+		mq_record r = { .timestamp = ts < 0 ? -1 : ts + i, .key_len = -1,
+		                .value = v, .value_len = n };
+		assert_int_equal(mq_batch_add(b, &r), 0);
+	}
+	int64_t base;
+	int rc = mq_append(t, p, b, 0, &base);
+	if (rc != 0)
+		fprintf(stderr, "mq_append: %s\n", mq_errmsg());
+	assert_int_equal(rc, 0);
+	mq_batch_free(b);
+	return base;
+}
+
+int tu_read_all(mq_topic *t, int32_t p, int64_t from, int *nums, int max)
+{
+	mq_reader *r;
+	assert_int_equal(mq_reader_open(t, p, &r), 0);
+	assert_true(mq_reader_seek(r, from) >= 0);
+	mq_record rec;
+	int n = 0, rc;
+	int64_t last = -1;
+	while ((rc = mq_reader_next(r, &rec)) == 1) {
+		assert_true(rec.offset > last);
+		last = rec.offset;
+		if (nums && n < max) {
+			char v[32];
+			snprintf(v, sizeof v, "%.*s", (int)rec.value_len,
+			         (const char *)rec.value);
+			nums[n] = atoi(v + 1);
+		}
+		n++;
+	}
+	if (rc < 0)
+		fprintf(stderr, "mq_reader_next: %s\n", mq_errmsg());
+	assert_int_equal(rc, 0);
+	mq_reader_close(r);
+	return n;
+}
+
+void tu_seg(char *buf, size_t len, const char *dir, const char *topic,
+            int32_t p, int64_t base, const char *ext)
+{
+	snprintf(buf, len, "%s/%s-%d/%020lld%s", dir, topic, p, (long long)base, ext);
+}
+
+long tu_file_size(const char *path)
+{
+	struct stat st;
+	if (stat(path, &st) < 0)
+		return -1;
+	return (long)st.st_size;
+}
+
+void tu_copy_file(const char *from, const char *to)
+{
+	FILE *in = fopen(from, "rb"), *out = fopen(to, "wb");
+	assert_non_null(in);
+	assert_non_null(out);
+	char buf[65536];
+	size_t n;
+	while ((n = fread(buf, 1, sizeof buf, in)) > 0)
+		assert_int_equal(fwrite(buf, 1, n, out), n);
+	fclose(in);
+	fclose(out);
+}
