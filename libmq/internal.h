@@ -45,7 +45,8 @@ int64_t mq_now_ms(void);
 int mq_fsync_dir(const char *path);
 
 /*
- * mq_write_file_atomic writes len bytes to path through path.tmp, fsync,
+ * mq_write_file_atomic writes len bytes to path through a temporary file
+ * in the same directory (.mq-tmp-XXXXXX), fsync,
  * rename and an fsync of the directory, so that readers see the old or the
  * new content and never a mix.  MQ_EIO on failure (the temp file is
  * removed).

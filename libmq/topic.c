@@ -336,18 +336,53 @@ static int grow(mq_env *env, const char *name, int32_t from, int32_t to)
 	return rc;
 }
 
+/*
+ * write_conf puts the config file of name in place atomically: written to
+ * a temporary file, fsynced, renamed, and the directory fsynced.  The
+ * temporary name is short because NAME.conf.tmp would not fit in NAME_MAX
+ * for names near Kafka's 249-character limit.
+ */
 static int write_conf(mq_env *env, const char *name, const mq_config *cfg)
 {
-	char path[PATH_MAX];
-	int rc = conf_path(env, name, path);
-	if (rc < 0)
+	char path[PATH_MAX], tmp[PATH_MAX], topics[PATH_MAX];
+	int rc;
+	if ((rc = conf_path(env, name, path)) < 0 ||
+	    (rc = pathf(topics, "%s/%s", env->path, MQ_TOPICS_DIR)) < 0 ||
+	    (rc = pathf(tmp, "%s/.tmp-XXXXXX", topics)) < 0)
 		return rc;
 	char *text = mq_config_format(cfg);
 	if (!text)
 		return mq_fail(MQ_ENOMEM, "out of memory");
-	rc = mq_write_file_atomic(path, text, strlen(text));
+	int fd = mkostemp(tmp, O_CLOEXEC);
+	if (fd < 0) {
+		free(text);
+		return mq_fail(MQ_EIO, "cannot create a temporary file in '%s'",
+		               topics);
+	}
+	size_t len = strlen(text), off = 0;
+	while (off < len) {
+		ssize_t n = write(fd, text + off, len - off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			break;
+		off += (size_t)n;
+	}
 	free(text);
-	return rc;
+	if (off < len || fchmod(fd, 0644) < 0 || fsync(fd) < 0) {
+		int e = errno;
+		close(fd);
+		unlink(tmp);
+		errno = e;
+		return mq_fail(MQ_EIO, "cannot write '%s'", tmp);
+	}
+	if (close(fd) < 0 || rename(tmp, path) < 0) {
+		int e = errno;
+		unlink(tmp);
+		errno = e;
+		return mq_fail(MQ_EIO, "cannot write '%s'", path);
+	}
+	return mq_fsync_dir(topics);
 }
 
 /*

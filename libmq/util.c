@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -62,12 +63,21 @@ int mq_fsync_dir(const char *path)
 
 int mq_write_file_atomic(const char *path, const void *data, size_t len)
 {
+	/* A short temporary name: PATH.tmp could exceed NAME_MAX. */
 	char tmp[PATH_MAX], dir[PATH_MAX];
-	if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp)
+	snprintf(dir, sizeof dir, "%s", path);
+	char *slash = strrchr(dir, '/');
+	if (slash)
+		*slash = '\0';
+	else
+		snprintf(dir, sizeof dir, ".");
+	if (snprintf(tmp, sizeof tmp, "%s/.mq-tmp-XXXXXX", dir) >= (int)sizeof tmp)
 		return mq_fail(MQ_EINVAL, "path too long: %s", path);
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+	int fd = mkostemp(tmp, O_CLOEXEC);
 	if (fd < 0)
-		return mq_fail(MQ_EIO, "cannot create '%s'", tmp);
+		return mq_fail(MQ_EIO, "cannot create a temporary file in '%s'", dir);
+	if (fchmod(fd, 0644) < 0)
+		goto fail;
 	const char *p = data;
 	size_t left = len;
 	while (left > 0) {
@@ -88,12 +98,6 @@ int mq_write_file_atomic(const char *path, const void *data, size_t len)
 	fd = -1;
 	if (rename(tmp, path) < 0)
 		goto fail;
-	snprintf(dir, sizeof dir, "%s", path);
-	char *slash = strrchr(dir, '/');
-	if (slash)
-		*slash = '\0';
-	else
-		snprintf(dir, sizeof dir, ".");
 	return mq_fsync_dir(dir);
 fail:;
 	int e = errno;
