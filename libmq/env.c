@@ -292,3 +292,51 @@ void mq_free_list(char **list)
 		free(*p);
 	free(list);
 }
+
+/*
+ * mq_name_check fails with MQ_EBADNAME and a specific reason unless name is
+ * a valid topic or group name (what says which, for the message).  The name is quoted safely: printable ASCII as is,
+ * anything else as \xNN, cut after 64 characters.
+ */
+int mq_name_check(const char *name, const char *what)
+{
+	char shown[300], why[128];
+	if (!name)
+		return mq_fail(MQ_EBADNAME, "missing %s name", what);
+	if (mq_name_valid(name))
+		return MQ_OK;
+	size_t o = 0, n = 0;
+	for (const char *p = name; *p && n < 64; p++, n++) {
+		unsigned char c = (unsigned char)*p;
+		if (c >= 0x20 && c < 0x7f && c != '\\')
+			shown[o++] = (char)c;
+		else
+			o += (size_t)sprintf(shown + o, "\\x%02x", c);
+	}
+	if (name[n])
+		o += (size_t)sprintf(shown + o, "...");
+	shown[o] = '\0';
+	size_t len = strlen(name);
+	if (len == 0) {
+		snprintf(why, sizeof why, "the name is empty");
+	} else if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0) {
+		snprintf(why, sizeof why, "'.' and '..' are not allowed");
+	} else {
+		const char *bad = name + strspn(name, "abcdefghijklmnopqrstuvwxyz"
+		        "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-");
+		unsigned char c = (unsigned char)*bad;
+		if (c == '\0')
+			snprintf(why, sizeof why, "%zu characters, at most 249 "
+			         "are allowed", len);
+		else if (c > 0x20 && c < 0x7f && c != '\\')
+			snprintf(why, sizeof why, "character '%c' is not "
+			         "allowed (only A-Z a-z 0-9 . _ -)", c);
+		else if (c == ' ')
+			snprintf(why, sizeof why, "a space is not allowed "
+			         "(only A-Z a-z 0-9 . _ -)");
+		else
+			snprintf(why, sizeof why, "character \\x%02x is not "
+			         "allowed (only A-Z a-z 0-9 . _ -)", c);
+	}
+	return mq_fail(MQ_EBADNAME, "invalid %s name '%s': %s", what, shown, why);
+}

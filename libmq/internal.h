@@ -53,6 +53,12 @@ int mq_fsync_dir(const char *path);
  */
 int mq_write_file_atomic(const char *path, const void *data, size_t len);
 
+/*
+ * mq_name_check returns MQ_OK for a valid topic or group name, else
+ * MQ_EBADNAME with the reason in mq_errmsg(): "invalid WHAT name 'x': ...".
+ */
+int mq_name_check(const char *name, const char *what);
+
 /* Config file I/O (config.c), INI parsed with inih. */
 int mq_config_load(mq_config *cfg, const char *path);  /* MQ_ECONFIG/MQ_EIO */
 /* Renders cfg as INI text into a malloc'ed string; NULL on ENOMEM. */

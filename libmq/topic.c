@@ -45,54 +45,6 @@ static int pathf(char *buf, const char *fmt, ...)
 	return MQ_OK;
 }
 
-/*
- * name_check fails with MQ_EBADNAME and a specific reason unless name is
- * a valid topic name.  The name is quoted safely: printable ASCII as is,
- * anything else as \xNN, cut after 64 characters.
- */
-static int name_check(const char *name)
-{
-	char shown[300], why[128];
-	if (!name)
-		return mq_fail(MQ_EBADNAME, "missing topic name");
-	if (mq_name_valid(name))
-		return MQ_OK;
-	size_t o = 0, n = 0;
-	for (const char *p = name; *p && n < 64; p++, n++) {
-		unsigned char c = (unsigned char)*p;
-		if (c >= 0x20 && c < 0x7f && c != '\\')
-			shown[o++] = (char)c;
-		else
-			o += (size_t)sprintf(shown + o, "\\x%02x", c);
-	}
-	if (name[n])
-		o += (size_t)sprintf(shown + o, "...");
-	shown[o] = '\0';
-	size_t len = strlen(name);
-	if (len == 0) {
-		snprintf(why, sizeof why, "the name is empty");
-	} else if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0) {
-		snprintf(why, sizeof why, "'.' and '..' are not allowed");
-	} else {
-		const char *bad = name + strspn(name, "abcdefghijklmnopqrstuvwxyz"
-		        "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-");
-		unsigned char c = (unsigned char)*bad;
-		if (c == '\0')
-			snprintf(why, sizeof why, "%zu characters, at most 249 "
-			         "are allowed", len);
-		else if (c > 0x20 && c < 0x7f && c != '\\')
-			snprintf(why, sizeof why, "character '%c' is not "
-			         "allowed (only A-Z a-z 0-9 . _ -)", c);
-		else if (c == ' ')
-			snprintf(why, sizeof why, "a space is not allowed "
-			         "(only A-Z a-z 0-9 . _ -)");
-		else
-			snprintf(why, sizeof why, "character \\x%02x is not "
-			         "allowed (only A-Z a-z 0-9 . _ -)", c);
-	}
-	return mq_fail(MQ_EBADNAME, "invalid topic name '%s': %s", shown, why);
-}
-
 /* mkdir_durable creates dir (fine if it is there) and makes it durable. */
 static int mkdir_durable(const char *dir, const char *parent)
 {
@@ -397,7 +349,7 @@ int mq_topic_create(mq_env *env, const char *name, const mq_config *cfg,
 	char path[PATH_MAX];
 	struct stat st;
 	mq_config c;
-	int rc = name_check(name);
+	int rc = mq_name_check(name, "topic");
 	if (rc < 0)
 		return rc;
 	if (cfg)
@@ -444,7 +396,7 @@ int mq_topic_alter(mq_env *env, const char *name, const mq_config *cfg)
 {
 	mq_config old;
 	int has_conf;
-	int rc = name_check(name);
+	int rc = mq_name_check(name, "topic");
 	if (rc < 0)
 		return rc;
 	if (!cfg)
@@ -607,7 +559,7 @@ int mq_topic_delete(mq_env *env, const char *name, int flags)
 	char path[PATH_MAX], topics[PATH_MAX];
 	struct ents e = { 0 };
 	struct stat st;
-	int rc = name_check(name);
+	int rc = mq_name_check(name, "topic");
 	if (rc < 0)
 		return rc;
 	int lock = admin_lock(env, flags);
@@ -688,7 +640,7 @@ int mq_topic_open(mq_env *env, const char *name, mq_topic **out)
 	mq_config cfg;
 	int has_conf;
 	*out = NULL;
-	int rc = name_check(name);
+	int rc = mq_name_check(name, "topic");
 	if (rc < 0)
 		return rc;
 	if ((rc = read_topic(env, name, &cfg, &has_conf)) < 0)
