@@ -451,6 +451,21 @@ typedef void (*mq_report_fn)(void *ctx, const char *file, uint64_t position,
 int mq_verify_partition(mq_topic *t, int32_t p, mq_report_fn report,
                         void *ctx);
 
+/* ------------------------------------------------------------------ */
+/* Consumer groups: committed offsets.                                 */
+
+/* (group API: added by the consumer-groups change) */
+
+/* ------------------------------------------------------------------ */
+/* Retention: log start offset and segment deletion.                   */
+
+/* (retention API: added by the retention change) */
+
+/* ------------------------------------------------------------------ */
+/* Compaction.                                                         */
+
+/* (compaction API: added by the compaction change) */
+
 #ifdef __cplusplus
 }
 #endif
