@@ -154,13 +154,8 @@ int mq_dump_next_batch(mq_dump *d, mq_batch_info *info)
 	}
 	d->iterating = 0;
 	int rc = mq_scan_next(&d->sc, &d->batch, &d->cur);
-	if (rc == 0) {
-		if (d->sc.eof_at != UINT64_MAX && d->sc.pos < d->sc.eof_at)
-			return mq_fail(MQ_ECORRUPT, "incomplete batch at position %" PRIu64
-			               " (%" PRIu64 " bytes before the end of the file)",
-			               d->sc.pos, d->sc.eof_at - d->sc.pos);
-		return 0;
-	}
+	if (rc == 0)
+		return 0; /* an incomplete last batch is not yet written */
 	if (rc < 0)
 		return rc;
 	d->have_batch = 1;
@@ -316,11 +311,12 @@ static int verify_segment(struct verify *v, const char *dir, int64_t base,
 		mq_batch_info info;
 		rc = mq_scan_next(&sc, &b, &info);
 		if (rc == 0) {
-			if (sc.eof_at != UINT64_MAX && sc.pos < sc.eof_at)
+			/* In the last segment an incomplete batch is "not yet written"
+			 * (or a torn tail the next writer truncates): not a problem. */
+			if (sc.eof_at != UINT64_MAX && sc.pos < sc.eof_at && !last_segment)
 				problem(v, sc.pos, "incomplete batch: %" PRIu64 " bytes after the "
-				        "last complete batch%s", sc.eof_at - sc.pos,
-				        last_segment ? " (a torn tail; the next writer truncates it)"
-				                     : "");
+				        "last complete batch of a closed segment",
+				        sc.eof_at - sc.pos);
 			break;
 		}
 		if (rc == MQ_ECORRUPT) {

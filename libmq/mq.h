@@ -425,8 +425,9 @@ void mq_dump_close(mq_dump *d);
 
 /*
  * mq_dump_next_batch reads the next batch header into *info and returns 1,
- * 0 at the end of the file, MQ_ECORRUPT if the bytes at the current position
- * cannot be a batch (the position is in mq_errmsg(); the dump cannot go on).
+ * 0 at the end of the file (an incomplete last batch counts as not yet
+ * written), MQ_ECORRUPT if the bytes at the current position cannot be a
+ * batch (the position is in mq_errmsg(); the dump cannot go on).
  * A batch whose CRC fails is returned with crc_ok = 0.
  */
 int mq_dump_next_batch(mq_dump *d, mq_batch_info *info);
@@ -441,7 +442,9 @@ int mq_dump_next_record(mq_dump *d, mq_record *rec);
 /*
  * mq_verify_partition checks partition P: every batch's CRC and structure,
  * offset continuity within and across segments, and every .index and
- * .timeindex entry against the log.  Each problem is passed to report()
+ * .timeindex entry against the log.  An incomplete batch at the end of
+ * the last segment is not a problem (it is not yet written, or a torn tail
+ * the next writer truncates).  Each problem is passed to report()
  * with the file path, the byte position and a sentence; the return value is
  * the number of problems found (0 = clean) or a negative MQ_E* code if the
  * check itself could not run.  Never writes anything.
