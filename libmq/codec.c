@@ -114,7 +114,7 @@ static size_t body_size(const mq_record *r, int64_t ts_delta,
 	size_t n = 1 + mq_varlong_size(ts_delta) + mq_varint_size(off_delta);
 
 	n += len_size(r->key_len) + len_size(r->value_len);
-	if (r->header_count > RECORDS_MAX)
+	if (r->header_count > RECORDS_MAX || (r->header_count && !r->headers))
 		return SIZE_MAX;
 	n += mq_varint_size((int32_t)r->header_count);
 	for (size_t i = 0; i < r->header_count; i++) {

@@ -278,12 +278,17 @@ int mq_rec_iter_next(mq_rec_iter *it, mq_record *rec)
 
 	if (it->remaining <= 0) {
 		if (p != end)
-			return corrupt(it, "bytes left after the last record "
-			               "(record count too low)");
+			return mq_fail(MQ_ECORRUPT, "batch at offset %lld: "
+			               "%zu bytes left after its %d records "
+			               "(record count too low)",
+			               (long long)it->info.base_offset,
+			               (size_t)(end - p), it->info.count);
 		return 0;
 	}
+	if (p == end)
+		return corrupt(it, "no bytes left (record count too high)");
 	if (!(p = mq_get_varint(p, end, &len)))
-		return corrupt(it, "record count too high or bad record length");
+		return corrupt(it, "bad record length");
 	if (len < RECORD_MIN_BODY || (size_t)len > (size_t)(end - p))
 		return corrupt(it, "record length out of range");
 	rend = p + len;

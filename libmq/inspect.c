@@ -340,8 +340,7 @@ static int verify_segment(struct verify *v, const char *dir, int64_t base,
 			if (r2 == MQ_ECODEC)
 				; /* a codec mq cannot decode is not corruption */
 			else if (r2 < 0)
-				problem(v, sc.pos, "batch at offset %" PRId64 ": %s",
-				        info.base_offset, mq_errmsg());
+				problem(v, sc.pos, "%s", mq_errmsg());
 			mq_rec_iter_free(&it);
 		}
 		if (info.base_offset <= prev)
