@@ -57,6 +57,8 @@ void mq_batch_reset(mq_batch *b)
 {
 	b->records.len = 0;
 	b->out.len = 0;
+	b->enc = NULL;
+	b->enc_len = 0;
 	b->count = 0;
 	b->base_timestamp = b->max_timestamp = -1;
 }
@@ -66,9 +68,15 @@ size_t mq_batch_count(const mq_batch *b)
 	return (size_t)b->count;
 }
 
+/* Bytes of encoded records, not counting the header room. */
+static size_t records_len(const mq_batch *b)
+{
+	return b->records.len ? b->records.len - MQ_BATCH_HEADER : 0;
+}
+
 size_t mq_batch_bytes(const mq_batch *b)
 {
-	return MQ_BATCH_HEADER + b->records.len;
+	return MQ_BATCH_HEADER + records_len(b);
 }
 
 /*
@@ -160,9 +168,13 @@ int mq_batch_add(mq_batch *b, const mq_record *r)
 		return mq_fail(MQ_ETOOBIG, "record %d is too large for a "
 		               "RecordBatch", b->count);
 	size_t need = MQ_VARINT_MAX + body;
+	if (b->records.len == 0)
+		need += MQ_BATCH_HEADER;
 	int rc = mq_buf_reserve(&b->records, need);
 	if (rc < 0)
 		return rc;
+	if (b->records.len == 0)
+		b->records.len = MQ_BATCH_HEADER; /* room for the header */
 
 	uint8_t *p = b->records.data + b->records.len;
 	p = mq_put_varint(p, (int32_t)body);
@@ -223,12 +235,12 @@ static int gzip_records(mq_batch *b)
 	}
 
 	/* zlib counts in uInt; feed and drain in pieces of at most 1 GiB. */
-	size_t bound = deflateBound(zs, (uLong)b->records.len);
+	size_t bound = deflateBound(zs, (uLong)records_len(b));
 	int rc = mq_buf_reserve(&b->out, bound);
 	if (rc < 0)
 		return rc;
-	const uint8_t *in = b->records.data;
-	size_t in_left = b->records.len;
+	const uint8_t *in = b->records.data + MQ_BATCH_HEADER;
+	size_t in_left = records_len(b);
 	do {
 		size_t out_room = b->out.cap - b->out.len;
 		if (out_room == 0) {
@@ -257,30 +269,30 @@ int mq_batch_encode(mq_batch *b, int ts_type, int64_t append_time)
 {
 	if (b->count == 0)
 		return mq_fail(MQ_EINVAL, "cannot encode an empty batch");
-	if (b->records.len > RECORDS_MAX)
+	if (records_len(b) > RECORDS_MAX)
 		return mq_fail(MQ_ETOOBIG, "batch of %zu bytes is too large "
 		               "for a RecordBatch", mq_batch_bytes(b));
 
 	int rc;
-	b->out.len = 0;
-	if ((rc = mq_buf_reserve(&b->out, MQ_BATCH_HEADER)) < 0)
-		return rc;
-	b->out.len = MQ_BATCH_HEADER;
 	if (b->compression == MQ_COMPRESSION_GZIP) {
+		b->out.len = 0;
+		if ((rc = mq_buf_reserve(&b->out, MQ_BATCH_HEADER)) < 0)
+			return rc;
+		b->out.len = MQ_BATCH_HEADER;
 		if ((rc = gzip_records(b)) < 0)
 			return rc;
 		if (b->out.len - MQ_BATCH_HEADER > RECORDS_MAX)
 			return mq_fail(MQ_ETOOBIG, "compressed batch is too "
 			               "large for a RecordBatch");
+		b->enc = b->out.data;
+		b->enc_len = b->out.len;
 	} else {
-		if ((rc = mq_buf_reserve(&b->out, b->records.len)) < 0)
-			return rc;
-		memcpy(b->out.data + MQ_BATCH_HEADER, b->records.data,
-		       b->records.len);
-		b->out.len += b->records.len;
+		/* Uncompressed: the header goes into the room kept for it. */
+		b->enc = b->records.data;
+		b->enc_len = b->records.len;
 	}
 
-	uint8_t *h = b->out.data;
+	uint8_t *h = b->enc;
 	int16_t attr = (int16_t)(b->compression & MQ_ATTR_COMPRESSION);
 	int64_t max_ts = b->max_timestamp;
 	if (ts_type == MQ_TS_LOG_APPEND) {
@@ -288,7 +300,7 @@ int mq_batch_encode(mq_batch *b, int ts_type, int64_t append_time)
 		max_ts = append_time;
 	}
 	mq_put_be64(h + 0, 0);
-	mq_put_be32(h + 8, (uint32_t)(b->out.len - MQ_BATCH_LOG_OVERHEAD));
+	mq_put_be32(h + 8, (uint32_t)(b->enc_len - MQ_BATCH_LOG_OVERHEAD));
 	mq_put_be32(h + 12, 0);
 	h[16] = 2;
 	mq_put_be16(h + 21, (uint16_t)attr);
@@ -300,6 +312,6 @@ int mq_batch_encode(mq_batch *b, int ts_type, int64_t append_time)
 	mq_put_be32(h + 53, (uint32_t)-1);
 	mq_put_be32(h + 57, (uint32_t)b->count);
 	mq_put_be32(h + 17, mq_crc32c(0, h + MQ_BATCH_CRC_START,
-	                              b->out.len - MQ_BATCH_CRC_START));
+	                              b->enc_len - MQ_BATCH_CRC_START));
 	return MQ_OK;
 }

@@ -58,15 +58,20 @@ void mq_buf_free(mq_buf *b);
  */
 struct mq_batch {
 	int compression;     /* MQ_COMPRESSION_NONE or _GZIP */
-	mq_buf records;      /* encoded records, uncompressed */
-	mq_buf out;          /* the encoded batch handed to the log */
+	mq_buf records;      /* MQ_BATCH_HEADER bytes of room for the header,
+	                        then the encoded records, uncompressed (empty
+	                        while the batch is empty) */
+	mq_buf out;          /* the gzip-compressed batch */
+	uint8_t *enc;        /* the encoded batch: in records or in out */
+	size_t enc_len;
 	int32_t count;
 	int64_t base_timestamp, max_timestamp;
 	void *zs;            /* z_stream kept for gzip, NULL until first use */
 };
 
 /*
- * mq_batch_encode builds the complete batch in b->out: header with
+ * mq_batch_encode builds the complete batch, b->enc_len bytes at b->enc
+ * (uncompressed: in place in b->records; gzip: in b->out): header with
  * baseOffset 0, partitionLeaderEpoch 0, producerId -1, producerEpoch -1,
  * baseSequence -1; the records compressed per b->compression; the CRC.  With
  * ts_type MQ_TS_LOG_APPEND the timestamp-type bit is set and maxTimestamp is

@@ -224,7 +224,7 @@ int mq_append(mq_topic *t, int32_t p, mq_batch *b, int flags,
 	rc = mq_batch_encode(b, cfg->timestamp_type, now);
 	if (rc < 0)
 		return mq_fail_prefix(rc, "topic '%s' partition %d", t->name, p);
-	size_t len = b->out.len;
+	size_t len = b->enc_len;
 	if (len > (size_t)cfg->max_message_bytes)
 		return mq_fail(MQ_ETOOBIG,
 		               "batch of %zu bytes exceeds max.message.bytes (%d) "
@@ -254,8 +254,8 @@ int mq_append(mq_topic *t, int32_t p, mq_batch *b, int flags,
 		return mq_fail_prefix(rc, "topic '%s' partition %d", t->name, p);
 	}
 	int64_t first = part->seg.next_offset;
-	mq_batch_set_base_offset(b->out.data, first);
-	rc = mq_segstate_append(&part->seg, b->out.data, len);
+	mq_batch_set_base_offset(b->enc, first);
+	rc = mq_segstate_append(&part->seg, b->enc, len);
 	if (rc < 0) {
 		part->loaded = 0; /* reload from disk next time */
 		mq_unlock(lock);

@@ -68,13 +68,18 @@ static void close_segment(mq_reader *r)
 	mq_scan_init(&r->sc, -1, 0);
 }
 
-/* fail_at adds "topic 't' partition P:" and the file position. */
+/*
+ * fail_at records a failure of this reader with its context: topic,
+ * partition, offset, segment file and position.  what names the problem
+ * found here; NULL means the cause is the message a lower layer recorded.
+ */
 static int fail_at(mq_reader *r, int rc, const char *what)
 {
-	return mq_fail_prefix(rc, "topic '%s' partition %d, %s at offset %" PRId64
-	                      " (%020" PRId64 ".log position %" PRIu64 ")",
-	                      r->t->name, r->p, what, r->next, r->seg_base,
-	                      r->sc.pos);
+	char cause[512];
+	snprintf(cause, sizeof cause, "%s", what ? what : mq_errmsg());
+	return mq_fail(rc, "topic '%s' partition %d, offset %" PRId64
+	               " (%020" PRId64 ".log position %" PRIu64 "): %s",
+	               r->t->name, r->p, r->next, r->seg_base, r->sc.pos, cause);
 }
 
 int mq_reader_open(mq_topic *t, int32_t p, mq_reader **out)
@@ -277,7 +282,7 @@ static int find_time(mq_reader *r, int64_t base, int64_t ts)
 		const uint8_t *b;
 		rc = mq_scan_next(&r->sc, &b, &r->cur);
 		if (rc != 1)
-			return rc == MQ_ECORRUPT ? fail_at(r, rc, "invalid batch header") : rc;
+			return rc == MQ_ECORRUPT ? fail_at(r, rc, NULL) : rc;
 		size_t len = (size_t)r->cur.length + MQ_BATCH_LOG_OVERHEAD;
 		if (!mq_batch_check_crc(b, len))
 			return fail_at(r, MQ_ECORRUPT, "CRC mismatch");
@@ -285,7 +290,7 @@ static int find_time(mq_reader *r, int64_t base, int64_t ts)
 		    !r->cur.control) {
 			rc = mq_rec_iter_start(&r->it, b, len, &r->cur);
 			if (rc < 0)
-				return fail_at(r, rc, "undecodable batch");
+				return fail_at(r, rc, NULL);
 			mq_record rec;
 			while ((rc = mq_rec_iter_next(&r->it, &rec)) == 1)
 				if (rec.offset >= from && rec.timestamp >= ts) {
@@ -293,7 +298,7 @@ static int find_time(mq_reader *r, int64_t base, int64_t ts)
 					return 1; /* scanner stays at this batch */
 				}
 			if (rc < 0)
-				return fail_at(r, rc, "corrupt record");
+				return fail_at(r, rc, NULL);
 		}
 		mq_scan_skip(&r->sc, &r->cur);
 	}
@@ -375,7 +380,7 @@ int mq_reader_next(mq_reader *r, mq_record *rec)
 			}
 			r->in_batch = 0;
 			if (rc < 0)
-				return fail_at(r, rc, "corrupt record");
+				return fail_at(r, rc, NULL);
 			mq_scan_skip(&r->sc, &r->cur);
 			if (r->cur.last_offset + 1 > r->next)
 				r->next = r->cur.last_offset + 1;
@@ -408,14 +413,14 @@ int mq_reader_next(mq_reader *r, mq_record *rec)
 			}
 			rc = mq_rec_iter_start(&r->it, b, len, &r->cur);
 			if (rc < 0)
-				return fail_at(r, rc, "undecodable batch");
+				return fail_at(r, rc, NULL);
 			r->in_batch = 1;
 			continue;
 		}
 		if (rc == MQ_ECORRUPT)
-			return fail_at(r, rc, "invalid batch header");
+			return fail_at(r, rc, NULL);
 		if (rc < 0)
-			return fail_at(r, rc, "read error");
+			return fail_at(r, rc, NULL);
 		rc = next_segment(r);
 		if (rc == 0)
 			return 0;

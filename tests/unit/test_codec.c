@@ -61,8 +61,8 @@ encode(const mq_record *recs, size_t n, int compression, int ts_type,
 		assert_int_equal(mq_batch_add(b, &recs[i]), 0);
 	assert_int_equal(mq_batch_count(b), n);
 	assert_int_equal(mq_batch_encode(b, ts_type, append_time), 0);
-	assert_int_equal(mq_batch_parse_header(b->out.data, b->out.len, info), 1);
-	assert_int_equal((size_t)info->length + 12, b->out.len);
+	assert_int_equal(mq_batch_parse_header(b->enc, b->enc_len, info), 1);
+	assert_int_equal((size_t)info->length + 12, b->enc_len);
 	assert_int_equal(info->magic, 2);
 	assert_int_equal(info->count, (int32_t)n);
 	assert_int_equal(info->last_offset, (int64_t)n - 1);
@@ -71,9 +71,9 @@ encode(const mq_record *recs, size_t n, int compression, int ts_type,
 	assert_int_equal(info->producer_id, -1);
 	assert_int_equal(info->producer_epoch, -1);
 	assert_int_equal(info->base_sequence, -1);
-	assert_true(mq_batch_check_crc(b->out.data, b->out.len));
+	assert_true(mq_batch_check_crc(b->enc, b->enc_len));
 	if (compression == MQ_COMPRESSION_NONE)
-		assert_int_equal(mq_batch_bytes(b), b->out.len);
+		assert_int_equal(mq_batch_bytes(b), b->enc_len);
 	return b;
 }
 
@@ -149,23 +149,23 @@ round_trip(int compression, int ts_type)
 	assert_int_equal(info.base_timestamp, sample[0].timestamp);
 	assert_int_equal(info.max_timestamp, ts_type == MQ_TS_CREATE ?
 	                 1700000000005 : 1800000000000);
-	decode_check(b->out.data, b->out.len, sample, NELEM(sample), 0);
+	decode_check(b->enc, b->enc_len, sample, NELEM(sample), 0);
 
 	/* Patching the base offset keeps the CRC valid. */
-	mq_batch_set_base_offset(b->out.data, 1234567890123);
-	assert_true(mq_batch_check_crc(b->out.data, b->out.len));
-	decode_check(b->out.data, b->out.len, sample, NELEM(sample),
+	mq_batch_set_base_offset(b->enc, 1234567890123);
+	assert_true(mq_batch_check_crc(b->enc, b->enc_len));
+	decode_check(b->enc, b->enc_len, sample, NELEM(sample),
 	             1234567890123);
 
 	/* Encoding twice gives the same bytes (buffers are reused). */
-	size_t len = b->out.len;
+	size_t len = b->enc_len;
 	uint8_t *copy = malloc(len);
 	assert_non_null(copy);
-	memcpy(copy, b->out.data, len);
+	memcpy(copy, b->enc, len);
 	mq_batch_set_base_offset(copy, 0);
 	assert_int_equal(mq_batch_encode(b, ts_type, 1800000000000), 0);
-	assert_int_equal(b->out.len, len);
-	assert_memory_equal(b->out.data, copy, len);
+	assert_int_equal(b->enc_len, len);
+	assert_memory_equal(b->enc, copy, len);
 	free(copy);
 
 	/* After a reset the batch starts over. */
@@ -175,8 +175,8 @@ round_trip(int compression, int ts_type)
 	assert_int_equal(mq_batch_encode(b, ts_type, 0), MQ_EINVAL);
 	assert_int_equal(mq_batch_add(b, &sample[1]), 0);
 	assert_int_equal(mq_batch_encode(b, ts_type, 1800000000000), 0);
-	decode_check(b->out.data, b->out.len, &sample[1], 1, 0);
-	assert_int_equal(mq_batch_parse_header(b->out.data, b->out.len,
+	decode_check(b->enc, b->enc_len, &sample[1], 1, 0);
+	assert_int_equal(mq_batch_parse_header(b->enc, b->enc_len,
 	                                       &info), 1);
 	assert_int_equal(info.base_timestamp, sample[1].timestamp);
 	mq_batch_free(b);
@@ -224,9 +224,9 @@ test_many_records(void **state)
 		mq_batch_info info;
 		mq_batch *b = encode(recs, N, c, MQ_TS_CREATE, 0, &info);
 		assert_int_equal(info.base_timestamp, recs[0].timestamp);
-		decode_check(b->out.data, b->out.len, recs, N, 0);
+		decode_check(b->enc, b->enc_len, recs, N, 0);
 		if (c == MQ_COMPRESSION_GZIP)
-			assert_true(b->out.len < mq_batch_bytes(b) / 2);
+			assert_true(b->enc_len < mq_batch_bytes(b) / 2);
 		mq_batch_free(b);
 	}
 }
@@ -243,7 +243,7 @@ test_timestamp_now(void **state)
 	assert_int_equal(mq_batch_new(MQ_COMPRESSION_NONE, &b), 0);
 	assert_int_equal(mq_batch_add(b, &r), 0);
 	assert_int_equal(mq_batch_encode(b, MQ_TS_CREATE, 0), 0);
-	assert_int_equal(mq_batch_parse_header(b->out.data, b->out.len,
+	assert_int_equal(mq_batch_parse_header(b->enc, b->enc_len,
 	                                       &info), 1);
 	assert_true(info.base_timestamp > 1600000000000);
 	assert_int_equal(info.base_timestamp, info.max_timestamp);
@@ -279,7 +279,7 @@ test_record_bytes(void **state)
 		assert_int_equal(mq_batch_add(b, &r), 0);
 		assert_int_equal(mq_record_bytes(&r), mq_batch_bytes(b));
 		assert_int_equal(mq_batch_encode(b, MQ_TS_CREATE, 0), 0);
-		assert_int_equal(mq_record_bytes(&r), b->out.len);
+		assert_int_equal(mq_record_bytes(&r), b->enc_len);
 		mq_batch_free(b);
 	}
 	/* The smallest record: 61 + length + 6 one-byte fields. */
@@ -308,7 +308,7 @@ test_negative_deltas(void **state)
 	assert_int_equal(info.base_timestamp, 5000);
 	assert_int_equal(info.max_timestamp, 9000);
 	/* The second record's delta is -4000: zig-zag 7999 = 0xbf 0x3e. */
-	const uint8_t *p = b->out.data + MQ_BATCH_HEADER;
+	const uint8_t *p = b->enc + MQ_BATCH_HEADER;
 	assert_int_equal(p[0], 0x0c); /* length 6 */
 	p += 7;
 	assert_int_equal(p[0], 0x0e); /* length 7 */
@@ -316,7 +316,7 @@ test_negative_deltas(void **state)
 	assert_int_equal(p[2], 0xbf);
 	assert_int_equal(p[3], 0x3e);
 	assert_int_equal(p[4], 0x02); /* offset delta 1 */
-	decode_check(b->out.data, b->out.len, recs, 4, 0);
+	decode_check(b->enc, b->enc_len, recs, 4, 0);
 	mq_batch_free(b);
 }
 
@@ -327,8 +327,8 @@ test_crc_coverage(void **state)
 	mq_batch_info info;
 	mq_batch *b = encode(sample, 3, MQ_COMPRESSION_NONE, MQ_TS_CREATE, 0,
 	                     &info);
-	uint8_t *d = b->out.data;
-	size_t len = b->out.len;
+	uint8_t *d = b->enc;
+	size_t len = b->enc_len;
 
 	for (size_t i = MQ_BATCH_CRC_START; i < len; i++) {
 		for (int bit = 0; bit < 8; bit++) {
@@ -363,7 +363,7 @@ test_parse_header(void **state)
 	                     &info);
 	uint8_t h[MQ_BATCH_HEADER];
 
-	memcpy(h, b->out.data, sizeof h);
+	memcpy(h, b->enc, sizeof h);
 	for (size_t n = 0; n < MQ_BATCH_HEADER; n++)
 		assert_int_equal(mq_batch_parse_header(h, n, &info), 0);
 	assert_int_equal(mq_batch_parse_header(h, sizeof h, &info), 1);
@@ -412,13 +412,13 @@ test_unsupported_codec(void **state)
 	char want[200];
 
 	memset(&it, 0, sizeof it);
-	mq_batch_set_base_offset(b->out.data, 1234);
+	mq_batch_set_base_offset(b->enc, 1234);
 	for (int c = 2; c <= 7; c++) {
-		mq_put_be16(b->out.data + 21, (uint16_t)c);
-		assert_int_equal(mq_batch_parse_header(b->out.data, b->out.len,
+		mq_put_be16(b->enc + 21, (uint16_t)c);
+		assert_int_equal(mq_batch_parse_header(b->enc, b->enc_len,
 		                                       &info), 1);
-		assert_int_equal(mq_rec_iter_start(&it, b->out.data,
-		                                   b->out.len, &info),
+		assert_int_equal(mq_rec_iter_start(&it, b->enc,
+		                                   b->enc_len, &info),
 		                 MQ_ECODEC);
 		snprintf(want, sizeof want, "batch at offset 1234 uses "
 		         "compression codec %d (%s), which mq cannot decode",
@@ -608,12 +608,12 @@ test_hostile_gzip(void **state)
 	mq_batch_info info;
 	mq_batch *b = encode(sample, NELEM(sample), MQ_COMPRESSION_GZIP,
 	                     MQ_TS_CREATE, 0, &info);
-	size_t clen = b->out.len - MQ_BATCH_HEADER;
+	size_t clen = b->enc_len - MQ_BATCH_HEADER;
 	uint8_t *z = malloc(clen);
 	int nrec;
 
 	assert_non_null(z);
-	memcpy(z, b->out.data + MQ_BATCH_HEADER, clen);
+	memcpy(z, b->enc + MQ_BATCH_HEADER, clen);
 	size_t len = wrap(z, clen, (int32_t)NELEM(sample), 1);
 	assert_int_equal(iterate(hostile, len, &nrec), 0);
 	assert_int_equal(nrec, (int)NELEM(sample));
@@ -646,8 +646,8 @@ test_hostile_gzip(void **state)
 	assert_int_equal(mq_batch_add(b, &r), 0);
 	free(zeros);
 	assert_int_equal(mq_batch_encode(b, MQ_TS_CREATE, 0), 0);
-	assert_true(b->out.len < (size_t)1 << 20);
-	assert_int_equal(iterate(b->out.data, b->out.len, &nrec), MQ_ECORRUPT);
+	assert_true(b->enc_len < (size_t)1 << 20);
+	assert_int_equal(iterate(b->enc, b->enc_len, &nrec), MQ_ECORRUPT);
 	assert_non_null(strstr(mq_errmsg(), "inflate to more than"));
 	mq_batch_free(b);
 }
@@ -667,7 +667,7 @@ test_gzip_members(void **state)
 	 * The second member holds records 3..5 as "all" encodes them, with
 	 * offset and timestamp deltas against the same base as b1's.
 	 */
-	const uint8_t *p = all->records.data;
+	const uint8_t *p = all->records.data + MQ_BATCH_HEADER;
 	for (int i = 0; i < 3; i++) {
 		int32_t l = 0;
 		p = mq_get_varint(p, p + MQ_VARINT_MAX, &l);
@@ -675,10 +675,10 @@ test_gzip_members(void **state)
 	}
 	size_t off3 = (size_t)(p - all->records.data);
 	assert_int_equal(mq_batch_new(MQ_COMPRESSION_GZIP, &b2), 0);
-	assert_int_equal(mq_buf_reserve(&b2->records, all->records.len - off3),
-	                 0);
-	memcpy(b2->records.data, p, all->records.len - off3);
-	b2->records.len = all->records.len - off3;
+	assert_int_equal(mq_buf_reserve(&b2->records, MQ_BATCH_HEADER +
+	                                all->records.len - off3), 0);
+	memcpy(b2->records.data + MQ_BATCH_HEADER, p, all->records.len - off3);
+	b2->records.len = MQ_BATCH_HEADER + all->records.len - off3;
 	b2->count = 3;
 	assert_int_equal(mq_batch_encode(b2, MQ_TS_CREATE, 0), 0);
 
@@ -730,12 +730,12 @@ test_fuzz(void **state)
 	mq_batch_info info;
 	mq_batch *b = encode(sample, NELEM(sample), MQ_COMPRESSION_NONE,
 	                     MQ_TS_CREATE, 0, &info);
-	size_t rl = b->out.len - MQ_BATCH_HEADER;
+	size_t rl = b->enc_len - MQ_BATCH_HEADER;
 	uint8_t *copy = malloc(rl);
 	assert_non_null(copy);
 	for (size_t i = 0; i < rl; i++) {
 		for (int v = 0; v < 256; v += 17) {
-			memcpy(copy, b->out.data + MQ_BATCH_HEADER, rl);
+			memcpy(copy, b->enc + MQ_BATCH_HEADER, rl);
 			copy[i] = (uint8_t)v;
 			int rc = iterate_records(copy, rl, (int32_t)NELEM(sample));
 			assert_true(rc == 0 || rc == MQ_ECORRUPT);

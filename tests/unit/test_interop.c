@@ -575,10 +575,10 @@ test_libmq_encoder(void **state)
 {
 	mq_batch *b = mq_encode(three, 3, MQ_COMPRESSION_NONE, MQ_TS_CREATE, 0);
 
-	mq_batch_set_base_offset(b->out.data, 100);
-	assert_int_equal(b->out.len, sizeof literal);
-	assert_memory_equal(b->out.data, literal, sizeof literal);
-	ind_decode_check(b->out.data, b->out.len, three, 3, 100, 0, T0 + 250);
+	mq_batch_set_base_offset(b->enc, 100);
+	assert_int_equal(b->enc_len, sizeof literal);
+	assert_memory_equal(b->enc, literal, sizeof literal);
+	ind_decode_check(b->enc, b->enc_len, three, 3, 100, 0, T0 + 250);
 	assert_int_equal(mq_record_bytes(&(mq_record){ .key = "k1",
 	    .key_len = 2, .value_len = -1 }), 61 + 1 + 8);
 	mq_batch_free(b);
@@ -595,9 +595,9 @@ test_gzip_both_ways(void **state)
 	mq_decode_check(buf, n, three, 3, 5000, 0, T0 + 250);
 
 	mq_batch *b = mq_encode(three, 3, MQ_COMPRESSION_GZIP, MQ_TS_CREATE, 0);
-	assert_int_equal(b->out.data[22], 1);
-	mq_batch_set_base_offset(b->out.data, 5000);
-	ind_decode_check(b->out.data, b->out.len, three, 3, 5000, 1, T0 + 250);
+	assert_int_equal(b->enc[22], 1);
+	mq_batch_set_base_offset(b->enc, 5000);
+	ind_decode_check(b->enc, b->enc_len, three, 3, 5000, 1, T0 + 250);
 	mq_batch_free(b);
 }
 
@@ -613,8 +613,8 @@ test_log_append_time(void **state)
 		mq_decode_check(buf, n, three, 3, 7, 1, at);
 
 		mq_batch *b = mq_encode(three, 3, c, MQ_TS_LOG_APPEND, at);
-		mq_batch_set_base_offset(b->out.data, 7);
-		ind_decode_check(b->out.data, b->out.len, three, 3, 7, 8 | c,
+		mq_batch_set_base_offset(b->enc, 7);
+		ind_decode_check(b->enc, b->enc_len, three, 3, 7, 8 | c,
 		                 at);
 		mq_batch_free(b);
 	}
@@ -663,12 +663,12 @@ test_many_both_ways(void **state)
 		mq_decode_check(buf, n, recs, N, 1LL << 40, 0, max_ts);
 
 		mq_batch *b = mq_encode(recs, N, c, MQ_TS_CREATE, 0);
-		mq_batch_set_base_offset(b->out.data, 1LL << 40);
-		ind_decode_check(b->out.data, b->out.len, recs, N, 1LL << 40, c,
+		mq_batch_set_base_offset(b->enc, 1LL << 40);
+		ind_decode_check(b->enc, b->enc_len, recs, N, 1LL << 40, c,
 		                 max_ts);
 		if (c == 0) {
-			assert_int_equal(b->out.len, n);
-			assert_memory_equal(b->out.data, buf, n);
+			assert_int_equal(b->enc_len, n);
+			assert_memory_equal(b->enc, buf, n);
 		}
 		mq_batch_free(b);
 	}
