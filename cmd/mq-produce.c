@@ -1,0 +1,809 @@
+/*
+ * mq-produce - append records read from files or standard input to a topic.
+ *
+ * Input is read in large chunks into one buffer and cut into records in
+ * place (memchr/memmem for delimiters, a 4-byte length for
+ * --length-prefixed, a line for --json); each record is handed to the
+ * producer (producer.c), which batches per partition.  A record that grows
+ * past what max.message.bytes allows is not buffered: the rest of it is
+ * read and dropped while its length is counted, so memory stays bounded
+ * whatever the input.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "jsonrec.h"
+#include "producer.h"
+#include "tool.h"
+
+#define CHUNK ((size_t)1 << 20)
+
+enum { FRAME_DELIM, FRAME_LENGTH, FRAME_JSON };
+
+enum {
+	OPT_LENGTH = 256, OPT_JSON, OPT_BATCH_BYTES, OPT_LINGER,
+	OPT_COMPRESSION, OPT_CREATE, OPT_PARTITIONS, OPT_SYNC,
+	OPT_PRINT_OFFSETS, OPT_SKIP_INVALID,
+};
+
+static const char usage_text[] =
+"usage: mq-produce [options] TOPIC [FILE...]\n"
+"Append records read from FILEs (- is standard input) or standard input.\n"
+"\n"
+"Framing (default: one record per line):\n"
+"  -D, --delimiter STR      records end with STR (escapes \\n \\t \\0 \\\\ \\xHH)\n"
+"  -0, --null               records end with a NUL byte\n"
+"      --length-prefixed    each record is a 4-byte big-endian length, then data\n"
+"      --json               JSON Lines: {\"key\":..,\"value\":..,\"headers\":{..},...}\n"
+"Records:\n"
+"  -K, --key-delimiter STR  split each record into key and value at STR\n"
+"  -k, --key KEY            use KEY as the key of every record\n"
+"  -H, --header NAME=VALUE  add a header to every record (repeatable)\n"
+"  -Z, --empty-is-null      an empty value is a null value (a tombstone)\n"
+"  -p, --partition N        append to partition N (default: by key, else spread)\n"
+"Appending:\n"
+"      --batch-bytes N      largest batch to build (default 1048576)\n"
+"      --linger-ms MS       wait at most MS for more input (default 5)\n"
+"      --compression TYPE   gzip or none (default: the topic's compression.type)\n"
+"      --sync MODE          exit (default), batch or none\n"
+"      --print-offsets      print PARTITION<tab>OFFSET per durable record\n"
+"      --skip-invalid       report invalid records and go on\n"
+"      --create             create the topic if it does not exist\n"
+"      --partitions N       partition count for --create\n"
+"  -n, --no-wait            fail (exit 3) if a partition lock is held\n"
+"  -d, --dir DIR            data directory\n"
+"  -h, --help               show this help\n"
+"  -V, --version            show the version\n";
+
+static const struct option longopts[] = {
+	{ "dir", required_argument, NULL, 'd' },
+	{ "delimiter", required_argument, NULL, 'D' },
+	{ "null", no_argument, NULL, '0' },
+	{ "length-prefixed", no_argument, NULL, OPT_LENGTH },
+	{ "json", no_argument, NULL, OPT_JSON },
+	{ "key-delimiter", required_argument, NULL, 'K' },
+	{ "key", required_argument, NULL, 'k' },
+	{ "header", required_argument, NULL, 'H' },
+	{ "empty-is-null", no_argument, NULL, 'Z' },
+	{ "partition", required_argument, NULL, 'p' },
+	{ "batch-bytes", required_argument, NULL, OPT_BATCH_BYTES },
+	{ "linger-ms", required_argument, NULL, OPT_LINGER },
+	{ "compression", required_argument, NULL, OPT_COMPRESSION },
+	{ "sync", required_argument, NULL, OPT_SYNC },
+	{ "print-offsets", no_argument, NULL, OPT_PRINT_OFFSETS },
+	{ "skip-invalid", no_argument, NULL, OPT_SKIP_INVALID },
+	{ "create", no_argument, NULL, OPT_CREATE },
+	{ "partitions", required_argument, NULL, OPT_PARTITIONS },
+	{ "no-wait", no_argument, NULL, 'n' },
+	{ "help", no_argument, NULL, 'h' },
+	{ "version", no_argument, NULL, 'V' },
+	{ NULL, 0, NULL, 0 },
+};
+
+/* Options. */
+static int framing = FRAME_DELIM;
+static char *delim = "\n";
+static char *delim_buf;         /* delim when given with -D */
+static size_t delim_len = 1;
+static char *kdelim;
+static size_t kdelim_len;
+static const char *fixed_key;
+static mq_header *opt_hdrs;
+static size_t opt_nhdrs;
+static int empty_is_null;
+static int32_t opt_partition = -1;
+static int64_t linger_ms = 5;
+static int skip_invalid;
+
+/* State. */
+static mq_topic *topic;
+static struct producer pr;
+static int32_t nparts;
+static int64_t max_bytes;       /* max.message.bytes of the topic */
+static size_t raw_limit;        /* longer raw records are surely too big */
+static int64_t recno;           /* records seen so far, over all input */
+static int32_t next_rr;         /* round-robin partition for null keys */
+static int status = EXIT_OK;
+
+/* The input buffer: unconsumed bytes are buf[start, end). */
+static char *buf;
+static size_t buf_cap, start, end;
+
+struct input {
+	int fd;
+	const char *name;       /* the file, for read errors */
+	const char *label;      /* "FILE" prefix of record errors, or NULL */
+	int lingers;            /* reads may block: honour --linger-ms */
+	int eof;
+};
+
+/* Buffers for decoding a JSON line. */
+static struct jsonrec jrec;
+
+/* Dies for a failed producer call: an append, a sync or a write. */
+__attribute__((noreturn))
+static void fatal(int rc)
+{
+	if (pr.out_errno)
+		die(EXIT_ERROR, "cannot write to standard output: %s",
+		    strerror(pr.out_errno));
+	if (rc == MQ_ETOOBIG && pr.failed_recno > 0)
+		die(EXIT_ERROR, "record %" PRId64 ": compressed batch exceeds "
+		    "max.message.bytes (%" PRId64 ") of topic '%s'",
+		    pr.failed_recno, max_bytes, mq_topic_name(topic));
+	/* Whatever was appended before the failure is made durable. */
+	const char *msg = mq_errmsg();
+	char copy[512];
+	snprintf(copy, sizeof copy, "%s", *msg ? msg : mq_strerror(rc));
+	if (pr.sync_mode != PR_SYNC_NONE)
+		mq_sync(topic);
+	die(exit_code_for(rc), "%s", copy);
+}
+
+/*
+ * bad_record reports an invalid record.  Without --skip-invalid every
+ * record before it is appended and synced, and the program exits 1.
+ */
+__attribute__((format(printf, 2, 3)))
+static void bad_record(const struct input *in, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+	int rc;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	if (in->label)
+		errorx("%s: record %" PRId64 ": %s", in->label, recno, msg);
+	else
+		errorx("record %" PRId64 ": %s", recno, msg);
+	if (skip_invalid)
+		return;
+	if ((rc = producer_finish(&pr)) < 0)
+		fatal(rc);
+	exit(EXIT_ERROR);
+}
+
+static const char *plural(int64_t n)
+{
+	return n == 1 ? "" : "s";
+}
+
+/* Grows buf so that CHUNK / 2 bytes fit after end, compacting first. */
+static void make_room(void)
+{
+	if (buf_cap - end >= CHUNK / 2)
+		return;
+	if (start > 0) {
+		memmove(buf, buf + start, end - start);
+		end -= start;
+		start = 0;
+	}
+	if (buf_cap - end >= CHUNK / 2)
+		return;
+	size_t n = buf_cap ? buf_cap * 2 : CHUNK;
+	while (n - end < CHUNK / 2)
+		n *= 2;
+	char *p = realloc(buf, n);
+	if (!p)
+		die(EXIT_ERROR, "out of memory");
+	buf = p;
+	buf_cap = n;
+}
+
+/* Appends pending records if the input stays quiet past the linger. */
+static void linger(struct input *in)
+{
+	for (;;) {
+		int64_t dl = producer_deadline(&pr, linger_ms), now;
+		struct pollfd pfd = { .fd = in->fd, .events = POLLIN };
+		int n, rc;
+
+		if (dl < 0)
+			return;
+		now = mono_ms();
+		if (now < dl) {
+			n = poll(&pfd, 1, (int)(dl - now));
+			if (n > 0)
+				return;
+			if (n < 0) {
+				if (errno == EINTR)
+					continue;
+				return;
+			}
+		}
+		if ((rc = producer_flush(&pr)) < 0)
+			fatal(rc);
+		return;
+	}
+}
+
+/* Reads more input into buf.  Returns the bytes read, 0 at the end of the
+ * input or after a read error (reported; the input counts as ended). */
+static size_t fill(struct input *in)
+{
+	ssize_t n;
+
+	if (in->eof)
+		return 0;
+	make_room();
+	if (in->lingers)
+		linger(in);
+	do
+		n = read(in->fd, buf + end, buf_cap - end);
+	while (n < 0 && errno == EINTR);
+	if (n <= 0) {
+		if (n < 0) {
+			if (in->fd == 0)
+				errorx("cannot read standard input: %s",
+				    strerror(errno));
+			else
+				errorx("cannot read '%s': %s", in->name,
+				    strerror(errno));
+			status = EXIT_ERROR;
+		}
+		in->eof = 1;
+		return 0;
+	}
+	end += (size_t)n;
+	return (size_t)n;
+}
+
+/* Finds the delimiter in len bytes at p. */
+static const char *find(const char *p, size_t len, const char *d, size_t dl)
+{
+	if (dl == 1)
+		return memchr(p, (unsigned char)*d, len);
+	return memmem(p, len, d, dl);
+}
+
+/* Checks record r (its key and headers set), picks its partition (part
+ * -1: by key or round-robin) and hands it to the producer. */
+static void submit(const struct input *in, mq_record *r, int64_t part)
+{
+	size_t rb = mq_record_bytes(r);
+	int rc;
+
+	if ((int64_t)rb > max_bytes)
+		return bad_record(in, "%zu bytes exceeds max.message.bytes "
+		    "(%" PRId64 ") of topic '%s'", rb, max_bytes,
+		    mq_topic_name(topic));
+	if (opt_partition >= 0)
+		part = opt_partition;
+	if (part >= nparts)
+		return bad_record(in, "partition %" PRId64 " out of range "
+		    "(topic '%s' has %" PRId32 " partition%s)", part,
+		    mq_topic_name(topic), nparts, plural(nparts));
+	if (part < 0) {
+		if (r->key_len >= 0) {
+			part = mq_partition_for_key(r->key, (size_t)r->key_len,
+			    nparts);
+		} else {
+			part = next_rr;
+			next_rr = (next_rr + 1) % nparts;
+		}
+	}
+	if ((rc = producer_add(&pr, (int32_t)part, r, rb, recno)) < 0)
+		fatal(rc);
+}
+
+/* Splits a raw record (len -1: null) per -K/-k/-Z and submits it. */
+static void raw_record(const struct input *in, const char *p, ssize_t len)
+{
+	mq_record r = { .timestamp = -1, .key_len = -1 };
+	const char *k;
+
+	r.value = p;
+	r.value_len = len;
+	if (kdelim && len > 0 &&
+	    (k = find(p, (size_t)len, kdelim, kdelim_len))) {
+		r.key = p;
+		r.key_len = k - p;
+		r.value = k + kdelim_len;
+		r.value_len = len - r.key_len - (ssize_t)kdelim_len;
+	} else if (fixed_key) {
+		r.key = fixed_key;
+		r.key_len = (ssize_t)strlen(fixed_key);
+	}
+	if (empty_is_null && r.value_len == 0)
+		r.value_len = -1;
+	r.headers = opt_hdrs;
+	r.header_count = opt_nhdrs;
+	submit(in, &r, -1);
+}
+
+/* Bytes of v as a zig-zag varint, as a record stores its lengths. */
+static uint64_t zz_size(int64_t v)
+{
+	uint64_t z = ((uint64_t)v << 1) ^ (uint64_t)(v >> 63), n = 1;
+
+	while (z >= 0x80) {
+		z >>= 7;
+		n++;
+	}
+	return n;
+}
+
+/*
+ * too_long reports a record known to be too big from its length alone:
+ * len raw bytes, with the key delimiter at kpos (-1: not seen in the part
+ * of the record that was looked at).  The size reported is what mq_record_bytes()
+ * would say, computed from the lengths: the 61-byte batch header, the
+ * record's length varint, attributes, two zero deltas, key and value with
+ * their length varints, the header count and the headers.
+ */
+static void too_long(const struct input *in, int64_t kpos, uint64_t len)
+{
+	int64_t klen = -1, vlen = (int64_t)len;
+	uint64_t body = 3;
+
+	if (framing == FRAME_JSON)
+		return bad_record(in, "JSON line of %" PRIu64 " bytes is too "
+		    "long for max.message.bytes (%" PRId64 ") of topic '%s'",
+		    len, max_bytes, mq_topic_name(topic));
+	if (kpos >= 0) {
+		klen = kpos;
+		vlen = (int64_t)len - klen - (int64_t)kdelim_len;
+	} else if (fixed_key) {
+		klen = (int64_t)strlen(fixed_key);
+	}
+	body += zz_size(klen) + (klen > 0 ? (uint64_t)klen : 0);
+	body += zz_size(vlen) + (uint64_t)vlen;
+	body += zz_size((int64_t)opt_nhdrs);
+	for (size_t i = 0; i < opt_nhdrs; i++)
+		body += zz_size((int64_t)opt_hdrs[i].key_len) +
+		    opt_hdrs[i].key_len +
+		    zz_size(opt_hdrs[i].value_len) +
+		    (uint64_t)opt_hdrs[i].value_len;
+	bad_record(in, "%" PRIu64 " bytes exceeds max.message.bytes (%" PRId64
+	    ") of topic '%s'", 61 + zz_size((int64_t)body) + body, max_bytes,
+	    mq_topic_name(topic));
+}
+
+/* Where the key delimiter is in the buffered start of the current record,
+ * or -1. */
+static int64_t key_pos(size_t from)
+{
+	const char *k;
+
+	if (!kdelim || framing == FRAME_JSON)
+		return -1;
+	k = find(buf + from, end - from, kdelim, kdelim_len);
+	return k ? k - (buf + from) : -1;
+}
+
+static void json_record(const struct input *in, const char *line, size_t len);
+
+/* Hands one framed record to the JSON or the raw path. */
+static void record(const struct input *in, const char *p, size_t len)
+{
+	if (framing == FRAME_JSON)
+		json_record(in, p, len);
+	else
+		raw_record(in, p, (ssize_t)len);
+}
+
+/* Drops the rest of an over-long delimited record, counting its bytes,
+ * and reports it. */
+static void skip_delimited(struct input *in)
+{
+	int64_t kpos = key_pos(start);
+	uint64_t len = 0;
+
+	for (;;) {
+		size_t avail = end - start, keep;
+		const char *hit = find(buf + start, avail, delim, delim_len);
+
+		if (hit) {
+			len += (uint64_t)(hit - (buf + start));
+			start = (size_t)(hit - buf) + delim_len;
+			break;
+		}
+		if (in->eof) {
+			len += avail;
+			start = end;
+			break;
+		}
+		keep = avail < delim_len - 1 ? avail : delim_len - 1;
+		len += avail - keep;
+		start = end - keep;
+		fill(in);
+	}
+	too_long(in, kpos, len);
+}
+
+/* Frames records ending with the delimiter (JSON Lines: a newline); the
+ * last record of the input needs none. */
+static void frame_delimited(struct input *in)
+{
+	size_t scan = 0;
+
+	for (;;) {
+		size_t avail = end - start;
+		const char *p = buf + start, *hit = NULL;
+
+		if (avail > scan)
+			hit = find(p + scan, avail - scan, delim, delim_len);
+		if (hit) {
+			recno++;
+			start += (size_t)(hit - p) + delim_len;
+			scan = 0;
+			record(in, p, (size_t)(hit - p));
+			continue;
+		}
+		if (in->eof) {
+			if (avail) {
+				recno++;
+				start = end;
+				record(in, p, avail);
+			}
+			return;
+		}
+		scan = avail >= delim_len ? avail - (delim_len - 1) : 0;
+		if (avail > raw_limit) {
+			recno++;
+			skip_delimited(in);
+			scan = 0;
+			continue;
+		}
+		fill(in);
+	}
+}
+
+/* Frames records as a 4-byte big-endian length and that many bytes; the
+ * length 0xffffffff (-1) is a null record. */
+static void frame_length(struct input *in)
+{
+	for (;;) {
+		size_t avail;
+		uint32_t n;
+
+		while (end - start < 4 && fill(in))
+			;
+		if ((avail = end - start) == 0)
+			return;
+		recno++;
+		if (avail < 4) {
+			start = end;
+			return bad_record(in, "truncated length prefix: %zu of "
+			    "4 bytes", avail);
+		}
+		const unsigned char *q = (const unsigned char *)buf + start;
+		n = (uint32_t)q[0] << 24 | (uint32_t)q[1] << 16 |
+		    (uint32_t)q[2] << 8 | q[3];
+		start += 4;
+		if (n == UINT32_MAX) {
+			raw_record(in, NULL, -1);
+			continue;
+		}
+		if (n > INT32_MAX) {
+			/* The framing is lost: nothing after this can be
+			 * trusted, so the input ends here either way. */
+			start = end;
+			status = EXIT_ERROR;
+			return bad_record(in, "invalid length prefix 0x%08" PRIx32,
+			    n);
+		}
+		if (n > raw_limit) {
+			int64_t kpos = key_pos(start);
+			uint64_t left = n;
+			for (;;) {
+				size_t take = end - start < left ?
+				    end - start : (size_t)left;
+				start += take;
+				left -= take;
+				if (!left || !fill(in))
+					break;
+			}
+			too_long(in, kpos, n);
+			continue;
+		}
+		while (end - start < n && fill(in))
+			;
+		if ((avail = end - start) < n) {
+			start = end;
+			return bad_record(in, "truncated record: %zu of %" PRIu32
+			    " bytes", avail, n);
+		}
+		start += n;
+		raw_record(in, buf + start - n, (ssize_t)n);
+	}
+}
+
+/* Parses one JSON Lines object into a record and submits it. */
+static void json_record(const struct input *in, const char *line, size_t len)
+{
+	mq_record r;
+
+	if (jsonrec_parse(&jrec, line, len, opt_nhdrs, &r) < 0)
+		return bad_record(in, "invalid JSON: %s", jrec.err);
+	if (jrec.has_partition && jrec.partition < 0 && opt_partition < 0)
+		return bad_record(in, "partition %" PRId64 " out of range "
+		    "(topic '%s' has %" PRId32 " partition%s)", jrec.partition,
+		    mq_topic_name(topic), nparts, plural(nparts));
+	if (!jrec.has_key && fixed_key) {
+		r.key = fixed_key;
+		r.key_len = (ssize_t)strlen(fixed_key);
+	}
+	if (empty_is_null && r.value_len == 0)
+		r.value_len = -1;
+	/* jsonrec_parse left room for the -H headers after the record's. */
+	if (opt_nhdrs) {
+		memcpy((mq_header *)r.headers + r.header_count, opt_hdrs,
+		    opt_nhdrs * sizeof *opt_hdrs);
+		r.header_count += opt_nhdrs;
+	}
+	submit(in, &r, jrec.has_partition ? jrec.partition : -1);
+}
+
+/* Parses a delimiter argument with C escapes into a new buffer. */
+static char *unescape(const char *arg, size_t *len, const char *opt)
+{
+	char *out = malloc(strlen(arg) + 1), *o = out;
+	const char *s = arg;
+
+	if (!out)
+		die(EXIT_ERROR, "out of memory");
+	while (*s) {
+		if (*s != '\\') {
+			*o++ = *s++;
+			continue;
+		}
+		switch (*++s) {
+		case 'n': *o++ = '\n'; break;
+		case 't': *o++ = '\t'; break;
+		case 'r': *o++ = '\r'; break;
+		case '0': *o++ = '\0'; break;
+		case '\\': *o++ = '\\'; break;
+		case 'x':
+			if (!isxdigit((unsigned char)s[1]) ||
+			    !isxdigit((unsigned char)s[2])) {
+				free(out);
+				usage_error("invalid \\x escape in %s '%s'",
+				    opt, arg);
+			}
+			*o++ = (char)strtol((char[]){ s[1], s[2], 0 }, NULL,
+			    16);
+			s += 2;
+			break;
+		default:
+			free(out);
+			usage_error("invalid escape in %s '%s'", opt, arg);
+		}
+		s++;
+	}
+	*len = (size_t)(o - out);
+	if (!*len) {
+		free(out);
+		usage_error("empty %s", opt);
+	}
+	return out;
+}
+
+static void add_header(const char *arg)
+{
+	const char *eq = strchr(arg, '=');
+	mq_header *h;
+
+	if (!eq || eq == arg)
+		usage_error("invalid header '%s' (expected NAME=VALUE)", arg);
+	h = realloc(opt_hdrs, (opt_nhdrs + 1) * sizeof *h);
+	if (!h)
+		die(EXIT_ERROR, "out of memory");
+	opt_hdrs = h;
+	h += opt_nhdrs++;
+	h->key = arg;
+	h->key_len = (size_t)(eq - arg);
+	h->value = eq + 1;
+	h->value_len = (ssize_t)strlen(eq + 1);
+}
+
+/* Parses a whole number in [lo, hi] for option opt, or a usage error. */
+static int64_t number_arg(const char *s, const char *opt, int64_t lo,
+                          int64_t hi)
+{
+	int64_t v;
+
+	if (parse_i64(s, &v) < 0 || v < lo || v > hi)
+		usage_error("invalid %s '%s'", opt, s);
+	return v;
+}
+
+/* Reads one input to its end, record by record. */
+static void produce_from(struct input *in)
+{
+	struct stat st;
+
+	in->lingers = fstat(in->fd, &st) < 0 || !S_ISREG(st.st_mode);
+	in->eof = 0;
+	start = end = 0;
+	if (framing == FRAME_LENGTH)
+		frame_length(in);
+	else
+		frame_delimited(in);
+}
+
+int main(int argc, char **argv)
+{
+	const char *dir = NULL, *comp = NULL;
+	int c, create = 0, nframings = 0, rc, sync_mode = PR_SYNC_EXIT;
+	int print = 0, nowait = 0;
+	int64_t batch_bytes = 1048576, partitions = 0;
+	struct producer_opts po;
+	mq_env *env;
+
+	tool_init("mq-produce");
+	while ((c = getopt_long(argc, argv, "d:D:0K:k:H:Zp:nhV", longopts,
+	    NULL)) != -1) {
+		switch (c) {
+		case 'd': dir = optarg; break;
+		case 'D':
+			free(delim_buf);
+			delim = delim_buf = unescape(optarg, &delim_len,
+			    "delimiter");
+			nframings++;
+			break;
+		case '0':
+			delim = "";
+			delim_len = 1;
+			nframings++;
+			break;
+		case OPT_LENGTH: framing = FRAME_LENGTH; nframings++; break;
+		case OPT_JSON: framing = FRAME_JSON; nframings++; break;
+		case 'K':
+			free(kdelim);
+			kdelim = unescape(optarg, &kdelim_len, "key delimiter");
+			break;
+		case 'k': fixed_key = optarg; break;
+		case 'H': add_header(optarg); break;
+		case 'Z': empty_is_null = 1; break;
+		case 'p':
+			opt_partition = (int32_t)number_arg(optarg, "partition",
+			    0, INT32_MAX);
+			break;
+		case OPT_BATCH_BYTES:
+			batch_bytes = number_arg(optarg, "batch size", 1,
+			    INT32_MAX);
+			break;
+		case OPT_LINGER:
+			linger_ms = number_arg(optarg, "linger", 0, INT32_MAX);
+			break;
+		case OPT_COMPRESSION:
+			if (strcmp(optarg, "gzip") && strcmp(optarg, "none"))
+				usage_error("invalid compression '%s' (expected "
+				    "gzip or none)", optarg);
+			comp = optarg;
+			break;
+		case OPT_SYNC:
+			if (!strcmp(optarg, "exit"))
+				sync_mode = PR_SYNC_EXIT;
+			else if (!strcmp(optarg, "batch"))
+				sync_mode = PR_SYNC_BATCH;
+			else if (!strcmp(optarg, "none"))
+				sync_mode = PR_SYNC_NONE;
+			else
+				usage_error("invalid sync mode '%s' (expected "
+				    "exit, batch or none)", optarg);
+			break;
+		case OPT_PRINT_OFFSETS: print = 1; break;
+		case OPT_SKIP_INVALID: skip_invalid = 1; break;
+		case OPT_CREATE: create = 1; break;
+		case OPT_PARTITIONS:
+			partitions = number_arg(optarg, "partition count", 1,
+			    INT32_MAX);
+			break;
+		case 'n': nowait = 1; break;
+		case 'h': fputs(usage_text, stdout); return EXIT_OK;
+		case 'V': print_version();
+		default:
+			fprintf(stderr, "Try '%s --help' for more information.\n",
+			    progname);
+			return EXIT_USAGE;
+		}
+	}
+	if (nframings > 1)
+		usage_error("only one of -D, -0, --length-prefixed and --json "
+		    "may be given");
+	if (framing == FRAME_JSON && kdelim)
+		usage_error("--key-delimiter cannot be used with --json");
+	if (partitions && !create)
+		usage_error("--partitions needs --create");
+	if (optind >= argc)
+		usage_error("missing topic");
+	const char *name = argv[optind++];
+
+	env = open_env(data_dir(dir), create ? MQ_CREATE : 0);
+	rc = mq_topic_open(env, name, &topic);
+	if (rc == MQ_ENOTOPIC && create) {
+		mq_config cfg;
+		mq_env_defaults(env, &cfg);
+		if (partitions)
+			cfg.partitions = (int32_t)partitions;
+		rc = mq_topic_create(env, name, &cfg, MQ_IF_NOT_EXISTS);
+		if (rc == MQ_OK)
+			rc = mq_topic_open(env, name, &topic);
+	}
+	if (rc < 0)
+		die(exit_code_for(rc), "%s", *mq_errmsg() ? mq_errmsg() :
+		    mq_strerror(rc));
+	nparts = mq_topic_partitions(topic);
+	if (opt_partition >= nparts)
+		die(EXIT_ERROR, "partition %" PRId32 " out of range (topic "
+		    "'%s' has %" PRId32 " partition%s)", opt_partition, name,
+		    nparts, plural(nparts));
+	max_bytes = mq_topic_config(topic)->max_message_bytes;
+	if (framing == FRAME_JSON)
+		raw_limit = (size_t)max_bytes * 6 + 65536;
+	else
+		raw_limit = (size_t)max_bytes + kdelim_len;
+	if (framing == FRAME_JSON)
+		delim = "\n", delim_len = 1;
+
+	memset(&po, 0, sizeof po);
+	if (comp)
+		po.compression = strcmp(comp, "gzip") ? MQ_COMPRESSION_NONE :
+		    MQ_COMPRESSION_GZIP;
+	else switch (mq_topic_config(topic)->compression_type) {
+	case MQ_COMPRESSION_PRODUCER:
+	case MQ_COMPRESSION_NONE:
+		po.compression = MQ_COMPRESSION_NONE;
+		break;
+	case MQ_COMPRESSION_GZIP:
+		po.compression = MQ_COMPRESSION_GZIP;
+		break;
+	default:
+		die(EXIT_ERROR, "topic '%s' has a compression.type mq cannot "
+		    "write; use --compression", name);
+	}
+	po.sync_mode = sync_mode;
+	po.append_flags = nowait ? MQ_NOWAIT : 0;
+	po.batch_bytes = (size_t)batch_bytes;
+	po.offsets = print ? stdout : NULL;
+	if ((rc = producer_open(&pr, topic, &po)) < 0)
+		die_mq(rc, "cannot produce to topic '%s'", name);
+
+	uint32_t seed;
+	if (getrandom(&seed, sizeof seed, GRND_NONBLOCK) != sizeof seed)
+		seed = (uint32_t)time(NULL) ^ (uint32_t)getpid();
+	next_rr = (int32_t)(seed % (uint32_t)nparts);
+
+	if (optind == argc) {
+		struct input in = { .fd = 0, .name = "standard input" };
+		produce_from(&in);
+	}
+	for (int i = optind; i < argc; i++) {
+		struct input in = { .name = argv[i], .label = argv[i] };
+		if (!strcmp(argv[i], "-")) {
+			in.fd = 0;
+			in.label = "(standard input)";
+		} else if ((in.fd = open(argv[i], O_RDONLY | O_CLOEXEC)) < 0) {
+			errorx("cannot open '%s': %s", argv[i],
+			    strerror(errno));
+			status = EXIT_ERROR;
+			continue;
+		}
+		produce_from(&in);
+		if (in.fd > 0)
+			close(in.fd);
+	}
+	if ((rc = producer_finish(&pr)) < 0)
+		fatal(rc);
+	producer_close(&pr);
+	jsonrec_free(&jrec);
+	mq_topic_close(topic);
+	mq_env_close(env);
+	return status;
+}
