@@ -30,6 +30,7 @@ struct mq_topic {
 	mq_config cfg;
 	int32_t nparts;
 	struct mq_part **parts;  /* nparts slots, created on first append */
+	uint64_t use_clock;      /* ticks per append, for closing idle parts */
 };
 
 /* Frees a partition's writer state (log.c).  NULL is allowed. */

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -32,6 +33,7 @@ struct mq_part {
 	int32_t id;
 	int loaded;
 	mq_segstate seg;          /* the active segment, see active.h */
+	uint64_t last_use;        /* t->use_clock at the last append */
 	int dirty, dir_dirty;     /* data written since the last sync */
 	int64_t unflushed;        /* records since the last flush */
 	int64_t last_flush_ms;
@@ -88,6 +90,47 @@ static int flush_part(struct mq_part *part)
 	}
 	part->unflushed = 0;
 	part->last_flush_ms = mq_now_ms();
+	return MQ_OK;
+}
+
+/*
+ * Writers of many partitions would run out of descriptors if every
+ * partition kept its active segment open: at most MAX_OPEN_PARTS stay
+ * open, and the least recently used one is synced (if written) and closed
+ * to make room.  Closing costs only a reload on its next append.
+ */
+#define MAX_OPEN_PARTS 256
+
+/* max_open_parts leaves most of the descriptor limit to the caller. */
+static int max_open_parts(void)
+{
+	struct rlimit rl;
+	int n = MAX_OPEN_PARTS;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+	    rl.rlim_cur / 8 < (rlim_t)n)
+		n = (int)(rl.rlim_cur / 8);
+	return n < 1 ? 1 : n;
+}
+
+static int make_room(mq_topic *t, struct mq_part *keep)
+{
+	struct mq_part *lru = NULL;
+	int open = 0;
+	for (int32_t i = 0; i < t->nparts; i++) {
+		struct mq_part *q = t->parts[i];
+		if (!q || !q->loaded || q->seg.log_fd < 0)
+			continue;
+		open++;
+		if (q != keep && (!lru || q->last_use < lru->last_use))
+			lru = q;
+	}
+	if (open < max_open_parts() || !lru)
+		return MQ_OK;
+	int rc = flush_part(lru);
+	if (rc < 0)
+		return rc;
+	mq_segstate_close(&lru->seg);
+	lru->loaded = 0;
 	return MQ_OK;
 }
 
@@ -230,6 +273,9 @@ int mq_append(mq_topic *t, int32_t p, mq_batch *b, int flags,
 		               "batch of %zu bytes exceeds max.message.bytes (%d) "
 		               "of topic '%s'", len, cfg->max_message_bytes, t->name);
 
+	part->last_use = ++t->use_clock;
+	if (!part->loaded && (rc = make_room(t, part)) < 0)
+		return mq_fail_prefix(rc, "topic '%s' partition %d", t->name, p);
 	int lock = mq_lock_dir(part->dir, flags);
 	if (lock < 0) {
 		if (lock == MQ_EIO && errno == ENOENT)

@@ -329,6 +329,25 @@ static void test_corrupt_closed_segment(void **state)
 	tu_rmdir(dir);
 }
 
+/* More partitions than a writer keeps open: idle ones are closed. */
+static void test_many_partitions(void **state)
+{
+	(void)state;
+	char *dir = tu_mkdtemp();
+	mq_env *env;
+	static const char *o[] = { "partitions=300", NULL };
+	mq_topic *t = tu_topic(&env, dir, "many", o);
+	for (int round = 0; round < 2; round++)
+		for (int32_t p = 0; p < 300; p++)
+			assert_int_equal(tu_append(t, p, round, 1, -1), round);
+	assert_int_equal(mq_sync(t), 0);
+	for (int32_t p = 0; p < 300; p += 37)
+		assert_int_equal(tu_read_all(t, p, 0, NULL, 0), 2);
+	mq_topic_close(t);
+	mq_env_close(env);
+	tu_rmdir(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -340,6 +359,7 @@ int main(void)
 		cmocka_unit_test(test_torn_tail_every_byte),
 		cmocka_unit_test(test_index_rebuilt),
 		cmocka_unit_test(test_corrupt_closed_segment),
+		cmocka_unit_test(test_many_partitions),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
