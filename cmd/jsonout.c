@@ -115,10 +115,12 @@ static void put_field(struct outbuf *ob, const char *name, const void *p,
 }
 
 /* Appends the name of header h as an object key, "b64:"-prefixed base64
- * when it is not valid UTF-8. */
+ * when it is not valid UTF-8 or itself starts with "b64:" (so that
+ * mq-produce --json reads every name back exactly). */
 static void put_header_name(struct outbuf *ob, const mq_header *h)
 {
-	if (jsonout_utf8_valid(h->key, h->key_len)) {
+	if (jsonout_utf8_valid(h->key, h->key_len) &&
+	    !(h->key_len >= 4 && memcmp(h->key, "b64:", 4) == 0)) {
 		jsonout_string(ob, h->key, h->key_len);
 		return;
 	}

@@ -67,6 +67,15 @@ static int headers(struct jsonrec *jr, struct jl *j, size_t *nh)
 	for (;;) {
 		if (jl_string(j, &name, &nlen) < 0 || jl_expect(j, ':') < 0)
 			return -1;
+		if (nlen >= 4 && memcmp(name, "b64:", 4) == 0) {
+			/* A binary name, as mq-consume --json writes it. */
+			size_t m = b64_decode(name + 4, nlen - 4, j->out);
+			if (m == (size_t)-1)
+				return jl_fail(j, "invalid base64 in a header name");
+			name = j->out;
+			nlen = m;
+			j->out += m;
+		}
 		hdrs_room(jr, *nh + 1);
 		mq_header *h = &jr->hdrs[(*nh)++];
 		h->key = name;

@@ -136,9 +136,14 @@ static int scan(mq_segstate *s, uint64_t start, int64_t expected,
 			rc = 1;
 			break;
 		}
-		if (info.base_offset < expected) {
+		/* baseOffset is outside the CRC: check it against its neighbours. */
+		if (info.base_offset < expected ||
+		    (!s->allow_gaps && expected != INT64_MIN &&
+		     info.base_offset != expected) ||
+		    info.base_offset < s->base ||
+		    info.last_offset - s->base > INT32_MAX) {
 			*bad_pos = sc.pos;
-			*bad_why = "offset lower than the previous batch's";
+			*bad_why = "batch offset out of sequence";
 			rc = 1;
 			break;
 		}
@@ -303,8 +308,10 @@ int mq_segstate_load(mq_segstate *s, const char *dir, int64_t base,
                      int create, char *why, size_t whylen)
 {
 	int32_t interval = s->index_interval;
+	int allow_gaps = s->allow_gaps;
 	memset(s, 0, sizeof *s);
 	s->index_interval = interval;
+	s->allow_gaps = allow_gaps;
 	s->log_fd = s->idx_fd = s->tidx_fd = -1;
 	s->base = base;
 	why[0] = '\0';

@@ -22,6 +22,7 @@ typedef struct mq_segstate {
 	int64_t last_tidx_ts;      /* timestamp of the last .timeindex entry */
 	int64_t roll_ts;           /* maxTimestamp of the first batch, or -1 */
 	int32_t index_interval;    /* index.interval.bytes */
+	int allow_gaps;            /* offsets may skip (compacted topics) */
 } mq_segstate;
 
 /*
@@ -32,8 +33,8 @@ typedef struct mq_segstate {
  * after which no valid batch follows) is truncated and rebuilt around, and
  * a sentence saying what was dropped is written to why (else why[0] = 0).
  * A bad batch that valid batches follow is corruption in the middle of the
- * segment: MQ_ECORRUPT, nothing is truncated.  s->index_interval must be
- * set by the caller.  On failure every descriptor is closed.
+ * segment: MQ_ECORRUPT, nothing is truncated.  s->index_interval and
+ * s->allow_gaps must be set by the caller.  On failure every descriptor is closed.
  */
 int mq_segstate_load(mq_segstate *s, const char *dir, int64_t base,
                      int create, char *why, size_t whylen);

@@ -557,3 +557,19 @@ EOF
 	run -0 mq-consume -F '%s|' t
 	[ "$output" = "first|" ]
 }
+
+@test "produce --json: binary header names round-trip through mq-consume --json" {
+	mq-create t
+	printf '{"value":"v","headers":{"b64:/w==":"x","b64:YjY0Omxp":"y","plain":"z"}}\n' |
+		mq-produce --json t
+	run mq-consume --json t
+	[ "$status" -eq 0 ]
+	case "$output" in
+	*'"headers":{"b64:/w==":"x","b64:YjY0Omxp":"y","plain":"z"}'*) ;;
+	*) echo "$output"; false ;;
+	esac
+	mq-consume --json t | mq-produce --json t
+	run mq-consume -F '%h\n' -o 1 t
+	[ "$status" -eq 0 ]
+	[ "$(printf '%s' "$output" | od -An -tx1 | tr -d ' \n')" = "$(printf '\377=x,b64:li=y,plain=z' | od -An -tx1 | tr -d ' \n')" ]
+}
