@@ -232,13 +232,23 @@ static int decode(struct producer *pr, const char *buf, size_t *pos,
 	return 0;
 }
 
-/* Fills b with count records from buf, starting at byte 0. */
+/* realtime_ms returns the wall clock in ms since the epoch. */
+static int64_t realtime_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Fills b with count records from buf, starting at byte 0.  Records
+ * without a timestamp of their own get the time the batch is built: one
+ * clock read per batch, not per record. */
 static int build(struct producer *pr, mq_batch *b, const char *buf,
                  size_t count, int64_t *first_recno)
 {
 	size_t pos = 0;
 	mq_record r;
-	int64_t recno;
+	int64_t recno, now = -1;
 	int rc;
 
 	mq_batch_reset(b);
@@ -247,6 +257,11 @@ static int build(struct producer *pr, mq_batch *b, const char *buf,
 			return rc;
 		if (i == 0)
 			*first_recno = recno;
+		if (r.timestamp == -1) {
+			if (now < 0)
+				now = realtime_ms();
+			r.timestamp = now;
+		}
 		if ((rc = mq_batch_add(b, &r)) < 0)
 			return rc;
 	}
