@@ -107,3 +107,27 @@ clean:
 	rm -rf build build-san
 
 .PHONY: all deps check units demo bench lint-man install clean
+
+# Fuzzing and memory checking (tests/fuzz/README.md).
+#   make fuzz [FUZZ_SECONDS=60]   build the libFuzzer targets with clang and
+#                                 run each for FUZZ_SECONDS into build-fuzz/
+#   make check-valgrind           the BATS suites with every tool run under
+#                                 valgrind memcheck (slow; not in check)
+FUZZ_SECONDS ?= 60
+
+fuzz:
+	@sh mk/fuzz.sh $(FUZZ_SECONDS)
+
+check-valgrind: deps
+	@$(MAKE) --no-print-directory all
+	@sh mk/check-valgrind.sh $(BUILD)
+
+# The fuzz regression runner includes the targets and the tool sources
+# they drive.
+$(BUILD)/tests/test_fuzz_regress: tests/fuzz/*.c tests/fuzz/*.h cmd/*.c cmd/*.h
+
+clean: clean-fuzz
+clean-fuzz:
+	rm -rf build-fuzz build-vg
+
+.PHONY: fuzz check-valgrind clean-fuzz

@@ -22,6 +22,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "consume-group.h"
 #include "isotime.h"
 #include "jsonout.h"
 #include "outbuf.h"
@@ -77,6 +78,9 @@ __attribute__((noreturn)) static void usage(void)
 {
 	printf(
 "Usage: %s [OPTION]... TOPIC[,TOPIC...]...\n"
+"       %s -g GROUP [OPTION]... TOPIC...\n"
+"       %s -g GROUP --reset-offsets SPEC [--execute] TOPIC[:PARTITIONS]...\n"
+"       %s --delete-group GROUP\n"
 "Write the records of TOPICs to standard output, each partition in offset\n"
 "order, and stop at the end of the log.\n"
 "\n"
@@ -98,8 +102,30 @@ __attribute__((noreturn)) static void usage(void)
 "  -h, --help            show this help and exit\n"
 "  -V, --version         show the version and exit\n"
 "\n"
+"Consumer groups:\n"
+"  -g, --group GROUP     consume as a member of GROUP: start at its\n"
+"                        committed offsets, share the partitions with the\n"
+"                        other members, commit what was written out\n"
+"      --reset WHERE     without a committed offset start at earliest\n"
+"                        (default), latest, or fail (none)\n"
+"      --commit-interval MS  commit at least this often (default 1000)\n"
+"      --sync MODE       fsync commits: batch (each, default), exit (only\n"
+"                        the last) or none\n"
+"      --exec CMD        run sh -c CMD per record, the record on its stdin\n"
+"                        and MQ_TOPIC, MQ_PARTITION, MQ_OFFSET, MQ_KEY set;\n"
+"                        commit only after it exits 0\n"
+"      --exec-batch N    up to N records of a partition per run (default 1)\n"
+"      --retries N       retries of a failing CMD (default 3), 100 ms apart\n"
+"                        and doubling; then stop with status 1\n"
+"      --dead-letter TOPIC  instead of stopping, append the records to TOPIC\n"
+"                        and go on\n"
+"      --reset-offsets SPEC  to-earliest, to-latest, to-offset N, shift-by N\n"
+"                        or to-datetime TIME: print the planned offsets\n"
+"      --execute         and write them (no member may be running)\n"
+"      --delete-group GROUP  remove a group (no member may be running)\n"
+"\n"
 "A TOPIC may be a shell pattern, such as 'logs.*', matched against the\n"
-"existing topics.\n", progname);
+"existing topics.\n", progname, progname, progname, progname);
 	exit(EXIT_OK);
 }
 
@@ -423,6 +449,13 @@ static void consume(struct source *src, size_t nsrc, const struct opts *o,
 				int rc = mq_reader_next(s->reader, &rec);
 				if (rc < 0)
 					read_failed(ob, s, rc);
+				int64_t from, to;
+				if (mq_reader_moved(s->reader, &from, &to))
+					warnx("warning: offsets %lld-%lld of %s/%d are "
+					      "no longer available; continuing at log "
+					      "start %lld", (long long)from,
+					      (long long)to - 1, s->topic,
+					      s->partition, (long long)to);
 				if (rc == 0 || (!o->follow &&
 				                rec.offset >= s->stop)) {
 					s->done = !o->follow;
@@ -465,15 +498,18 @@ int main(int argc, char **argv)
 		{ "json", no_argument, NULL, OPT_JSON },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
+		GROUP_LONGOPTS,
 		{ NULL, 0, NULL, 0 },
 	};
 	struct opts o = { .from = FROM_BEGINNING, .count = -1 };
 	const char *format = NULL;
-	int nformats = 0, c;
+	int nformats = 0, c, has_o = 0;
 	char err[128];
+	struct group_opts go;
 
 	tool_init("mq-consume");
-	while ((c = getopt_long(argc, argv, "d:p:o:c:fF:0hV", longopts,
+	group_opts_init(&go);
+	while ((c = getopt_long(argc, argv, "d:p:o:c:fF:0g:hV", longopts,
 	                        NULL)) != -1) {
 		switch (c) {
 		case 'd':
@@ -484,6 +520,7 @@ int main(int argc, char **argv)
 			break;
 		case 'o':
 			parse_offset(&o, optarg);
+			has_o = 1;
 			break;
 		case 'c':
 			if (parse_i64(optarg, &o.count) < 0 || o.count < 0)
@@ -509,6 +546,8 @@ int main(int argc, char **argv)
 		case 'V':
 			print_version();
 		default:
+			if (group_option(&go, c, optarg, argc, argv))
+				break;
 			fprintf(stderr, "Try '%s --help' for more "
 			        "information.\n", progname);
 			exit(EXIT_USAGE);
@@ -516,6 +555,13 @@ int main(int argc, char **argv)
 	}
 	if (nformats > 1)
 		usage_error("-F, -0 and --json exclude each other");
+	group_check(&go, o.nparts > 0, has_o);
+	if (go.delete_group || go.reset_offsets) {
+		mq_env *aenv = open_env(data_dir(o.dir), 0);
+		int as = group_admin(aenv, &go, argc - optind, argv + optind);
+		mq_env_close(aenv);
+		return as;
+	}
 	if (optind == argc)
 		usage_error("no topic given");
 	if (o.out != OUT_JSON &&
@@ -529,6 +575,23 @@ int main(int argc, char **argv)
 	const char *dir = data_dir(o.dir);
 	mq_env *env = open_env(dir, 0);
 	resolve_topics(env, &specs, &names);
+	if (go.group) {
+		go.follow = o.follow;
+		go.count = o.count;
+		go.json = o.out == OUT_JSON;
+		go.fmt = &o.fmt;
+		int gs = group_consume(env, names.v, names.n, &go);
+		for (size_t i = 0; i < names.n; i++)
+			free(names.v[i]);
+		free(names.v);
+		for (size_t i = 0; i < specs.n; i++)
+			free(specs.v[i]);
+		free(specs.v);
+		if (o.out != OUT_JSON)
+			recfmt_free(&o.fmt);
+		mq_env_close(env);
+		return gs;
+	}
 
 	/* Stop cleanly on SIGINT and SIGTERM; see EPIPE instead of dying. */
 	struct sigaction sa = { .sa_handler = on_signal };

@@ -6,6 +6,8 @@
  *   mq-inspect [-d DIR] [--json] TOPIC...       partitions, segments, config
  *   mq-inspect --dump PATH...                   batches and records of files
  *   mq-inspect [-d DIR] --verify [TOPIC...]     check CRCs, offsets, indexes
+ *   mq-inspect [-d DIR] [--json] --groups       list consumer groups
+ *   mq-inspect [-d DIR] [--json] -g GROUP       offsets, lag, owners
  */
 #include <getopt.h>
 #include <stdarg.h>
@@ -15,12 +17,14 @@
 #include <string.h>
 
 #include "inspect.h"
+#include "inspect-groups.h"
 #include "tool.h"
 
 static const char usage_text[] =
 "usage: mq-inspect [-d DIR] [--json] [TOPIC...]\n"
 "       mq-inspect --dump PATH...\n"
 "       mq-inspect [-d DIR] --verify [TOPIC...]\n"
+"       mq-inspect [-d DIR] [--json] --groups | -g GROUP\n"
 "\n"
 "Show topics, partitions, segments and config; dump segment files; verify\n"
 "stored data.  Never changes anything.\n"
@@ -32,16 +36,20 @@ static const char usage_text[] =
 "                   entries of .index and .timeindex files, or every\n"
 "                   segment of a partition directory\n"
 "      --verify     check every partition of the topics (default: all)\n"
+"      --groups     list the consumer groups and their live members\n"
+"  -g, --group GROUP  show GROUP's committed offsets, lag and owners\n"
 "  -h, --help       print this help and exit\n"
 "  -V, --version    print the version and exit\n";
 
-enum { OPT_DUMP = 256, OPT_VERIFY };
+enum { OPT_DUMP = 256, OPT_VERIFY, OPT_GROUPS };
 
 static const struct option longopts[] = {
 	{ "dir", required_argument, NULL, 'd' },
 	{ "json", no_argument, NULL, 'j' },
 	{ "dump", no_argument, NULL, OPT_DUMP },
 	{ "verify", no_argument, NULL, OPT_VERIFY },
+	{ "groups", no_argument, NULL, OPT_GROUPS },
+	{ "group", required_argument, NULL, 'g' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
 	{ NULL, 0, NULL, 0 },
@@ -57,6 +65,7 @@ struct part {
 	int64_t first_ts, last_ts;   /* -1 when empty */
 	mq_segment_info *segs;
 	size_t nsegs;
+	double dirty_ratio;          /* compacted topics only, else -1 */
 };
 
 /* What mq-inspect shows about one topic: sums over its partitions. */
@@ -99,8 +108,14 @@ static int gather_part(mq_topic *t, int32_t p, struct part *ps)
 
 	memset(ps, 0, sizeof *ps);
 	ps->first_ts = ps->last_ts = -1;
+	ps->dirty_ratio = -1;
 	if ((rc = mq_log_offsets(t, p, &ps->start, &ps->end)) < 0)
 		return rc;
+	if (mq_topic_config(t)->cleanup_policy & MQ_CLEANUP_COMPACT) {
+		mq_dirty d;  /* damage shows in the rest, and in --verify */
+		if (mq_dirty_ratio(t, p, &d) == MQ_OK)
+			ps->dirty_ratio = d.ratio;
+	}
 	if ((rc = mq_partition_segments(t, p, &ps->segs, &ps->nsegs)) < 0)
 		return rc;
 	for (size_t i = 0; i < ps->nsegs; i++) {
@@ -333,6 +348,8 @@ static void json_detail(const struct topic *tp)
 		       ps->end, ps->records, ps->size);
 		json_ts("first_timestamp", ps->first_ts);
 		json_ts("last_timestamp", ps->last_ts);
+		if (ps->dirty_ratio >= 0)
+			printf(",\"dirty_ratio\":%.4f", ps->dirty_ratio);
 		fputs(",\"segments\":[", stdout);
 		for (size_t i = 0; i < ps->nsegs; i++) {
 			if (i)
@@ -358,7 +375,7 @@ static void json_detail(const struct topic *tp)
 
 static const char *const part_heads[] = {
 	"PARTITION", "START", "END", "RECORDS", "SIZE", "SEGMENTS",
-	"FIRST-TIMESTAMP", "LAST-TIMESTAMP",
+	"FIRST-TIMESTAMP", "LAST-TIMESTAMP", "DIRTY-RATIO",
 };
 
 static const char *const seg_heads[] = {
@@ -368,18 +385,25 @@ static const char *const seg_heads[] = {
 
 static void detail_text(const struct topic *tp)
 {
-	struct table parts = { .ncols = 8, .heads = part_heads,
-	                       .right = "rrrrrrll" };
+	/* Compacted topics show the dirty ratio too (mq-compact(1)). */
+	int compacted = tp->cfg.cleanup_policy & MQ_CLEANUP_COMPACT;
+	struct table parts = { .ncols = compacted ? 9 : 8, .heads = part_heads,
+	                       .right = "rrrrrrllr" };
 	struct table segs = { .ncols = 10, .heads = seg_heads,
 	                      .right = "rrrrrrrrll" };
 
 	printf("topic: %s\n\n", tp->name);
 	for (int32_t p = 0; p < tp->nparts; p++) {
 		const struct part *ps = &tp->parts[p];
+		char ratio[16];
+		if (ps->dirty_ratio < 0)
+			snprintf(ratio, sizeof ratio, "-");
+		else
+			snprintf(ratio, sizeof ratio, "%.2f", ps->dirty_ratio);
 		table_add(&parts, num(p), num(ps->start), num(ps->end),
 		          num(ps->records), num(ps->size),
 		          num((int64_t)ps->nsegs), ts(ps->first_ts),
-		          ts(ps->last_ts), NULL);
+		          ts(ps->last_ts), compacted ? ratio : NULL, NULL);
 		for (size_t i = 0; i < ps->nsegs; i++) {
 			const mq_segment_info *s = &ps->segs[i];
 			table_add(&segs, num(p), num(s->base_offset),
@@ -521,10 +545,11 @@ static void verify_topics(mq_env *env, char **names, size_t n)
 int main(int argc, char **argv)
 {
 	const char *dir = NULL;
-	int json = 0, dump = 0, verify = 0, c;
+	int json = 0, dump = 0, verify = 0, groups = 0, c;
+	const char *group = NULL;
 
 	tool_init("mq-inspect");
-	while ((c = getopt_long(argc, argv, "d:jhV", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "d:jg:hV", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'd':
 			dir = optarg;
@@ -537,6 +562,16 @@ int main(int argc, char **argv)
 			break;
 		case OPT_VERIFY:
 			verify = 1;
+			break;
+		case OPT_GROUPS:
+			groups = 1;
+			break;
+		case 'g':
+			if (!mq_name_valid(optarg))
+				usage_error("invalid group name '%s' (use 1 to "
+				            "249 of [A-Za-z0-9._-], not '.' or "
+				            "'..')", optarg);
+			group = optarg;
 			break;
 		case 'h':
 			fputs(usage_text, stdout);
@@ -556,6 +591,16 @@ int main(int argc, char **argv)
 
 	char **args = argv + optind;
 	size_t nargs = (size_t)(argc - optind);
+	if (groups || group) {
+		if (dump || verify || nargs || (groups && group))
+			usage_error("--groups and -g take no topic and no "
+			            "other mode");
+		mq_env *genv = open_env(data_dir(dir), 0);
+		fail(group ? inspect_group_describe(genv, group, json)
+		           : inspect_groups_list(genv, json));
+		mq_env_close(genv);
+		goto out;
+	}
 	if (dump) {
 		if (nargs == 0)
 			usage_error("--dump needs a file or directory");

@@ -1,6 +1,6 @@
 # bash completion for mq-consume(1).
 
-_mq_consume_topics()
+_mq_consume_dir()
 {
 	local dir="" i
 	for ((i = 1; i < COMP_CWORD; i++)); do
@@ -16,7 +16,24 @@ _mq_consume_topics()
 	done
 	dir=${dir/#\~/$HOME}
 	[[ -z $dir ]] && dir=${MQ_DIR:-${XDG_DATA_HOME:-$HOME/.local/share}/mq}
-	local f
+	printf '%s\n' "$dir"
+}
+
+_mq_consume_groups()
+{
+	local dir f
+	dir=$(_mq_consume_dir)
+	for f in "$dir"/.mq/groups/*/; do
+		[[ -d $f ]] || continue
+		f=${f%/}
+		printf '%s\n' "${f##*/}"
+	done
+}
+
+_mq_consume_topics()
+{
+	local dir f
+	dir=$(_mq_consume_dir)
 	for f in "$dir"/.mq/topics/*.conf; do
 		[[ -e $f ]] || continue
 		f=${f##*/}
@@ -46,7 +63,34 @@ _mq_consume()
 		COMPREPLY=($(compgen -W 'beginning end' -- "$cur"))
 		return
 		;;
-	-p|--partition|-c|--count|-F|--format)
+	-g|--group|--delete-group)
+		COMPREPLY=($(compgen -W "$(_mq_consume_groups)" -- "$cur"))
+		return
+		;;
+	--reset)
+		COMPREPLY=($(compgen -W 'earliest latest none' -- "$cur"))
+		return
+		;;
+	--sync)
+		COMPREPLY=($(compgen -W 'batch exit none' -- "$cur"))
+		return
+		;;
+	--reset-offsets)
+		COMPREPLY=($(compgen -W 'to-earliest to-latest to-offset
+			shift-by to-datetime' -- "$cur"))
+		return
+		;;
+	--exec)
+		compopt -o filenames 2>/dev/null
+		COMPREPLY=($(compgen -c -- "$cur"))
+		return
+		;;
+	--dead-letter)
+		COMPREPLY=($(compgen -W "$(_mq_consume_topics)" -- "$cur"))
+		return
+		;;
+	-p|--partition|-c|--count|-F|--format|--commit-interval|--exec-batch|\
+	--retries|to-offset|shift-by|to-datetime)
 		COMPREPLY=()
 		return
 		;;
@@ -54,7 +98,9 @@ _mq_consume()
 	if [[ $cur == -* ]]; then
 		COMPREPLY=($(compgen -W '-d --dir -p --partition -o --offset
 			-c --count -f --follow -F --format -0 --null --json
-			-h --help -V --version' -- "$cur"))
+			-g --group --reset --commit-interval --sync --exec
+			--exec-batch --retries --dead-letter --reset-offsets
+			--execute --delete-group -h --help -V --version' -- "$cur"))
 		return
 	fi
 	# Complete the last name of a comma-separated list.

@@ -19,6 +19,24 @@ _mq_inspect_topics()
 	done
 }
 
+_mq_inspect_groups()
+{
+	local dir="" i f
+	for ((i = 1; i < ${#COMP_WORDS[@]} - 1; i++)); do
+		case ${COMP_WORDS[i]} in
+		-d|--dir) dir=${COMP_WORDS[i + 1]} ;;
+		--dir=*) dir=${COMP_WORDS[i]#--dir=} ;;
+		esac
+	done
+	dir=${dir/#\~/$HOME}
+	[ -n "$dir" ] || dir=${MQ_DIR:-${XDG_DATA_HOME:-$HOME/.local/share}/mq}
+	for f in "$dir"/.mq/groups/*/; do
+		[ -d "$f" ] || continue
+		f=${f%/}
+		printf '%s\n' "${f##*/}"
+	done
+}
+
 _mq_inspect()
 {
 	local cur prev w
@@ -29,10 +47,14 @@ _mq_inspect()
 		COMPREPLY=($(compgen -d -- "$cur"))
 		return
 		;;
+	-g|--group)
+		COMPREPLY=($(compgen -W "$(_mq_inspect_groups)" -- "$cur"))
+		return
+		;;
 	esac
 	if [[ $cur == -* ]]; then
 		COMPREPLY=($(compgen -W "-d --dir -j --json --dump --verify
-		    -h --help -V --version" -- "$cur"))
+		    --groups -g --group -h --help -V --version" -- "$cur"))
 		return
 	fi
 	for w in "${COMP_WORDS[@]}"; do

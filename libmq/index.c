@@ -27,10 +27,16 @@ static int read_all(const char *path, uint8_t **data, size_t *len)
 		return mq_fail(MQ_EIO, "cannot open '%s'", path);
 	}
 	struct stat st;
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+	if (fstat(fd, &st) < 0) {
+		int e = errno;
 		close(fd);
-		return S_ISDIR(st.st_mode) ? mq_fail(MQ_EIO, "'%s' is not a file", path)
-		                           : mq_fail(MQ_EIO, "cannot stat '%s'", path);
+		errno = e;
+		return mq_fail(MQ_EIO, "cannot stat '%s'", path);
+	}
+	if (!S_ISREG(st.st_mode)) {
+		close(fd);
+		errno = S_ISDIR(st.st_mode) ? EISDIR : EINVAL;
+		return mq_fail(MQ_EIO, "'%s' is not a file", path);
 	}
 	size_t size = (size_t)st.st_size;
 	uint8_t *buf = malloc(size ? size : 1);
@@ -91,7 +97,12 @@ int mq_index_load(const char *path, int64_t base, mq_idx **out, size_t *n)
 	}
 	for (size_t i = 0; i < cnt; i++) {
 		const uint8_t *p = data + i * MQ_INDEX_ENTRY;
-		e[i].offset = base + mq_be32(p);
+		/* An offset past INT64_MAX cannot be: the index ends. */
+		if (__builtin_add_overflow(base, (int64_t)mq_be32(p),
+		                           &e[i].offset)) {
+			cnt = i;
+			break;
+		}
 		e[i].position = mq_be32(p + 4);
 	}
 	free(data);
@@ -111,7 +122,14 @@ int mq_timeindex_load(const char *path, int64_t base, mq_tidx **out,
 	if (rc < 0)
 		return rc;
 	size_t cnt = len / MQ_TIMEINDEX_ENTRY;
-	for (size_t i = 1; i < cnt; i++)
+	/*
+	 * Unlike an .index, whose first entry (offset base at position 0)
+	 * is true of every segment even when it is all zeros, a zero first
+	 * entry here would claim "no timestamp above 0 up to the base
+	 * offset" and make a seek by time skip the first record of a
+	 * preallocated Kafka .timeindex: zeros end the index from the start.
+	 */
+	for (size_t i = 0; i < cnt; i++)
 		if (all_zero(data + i * MQ_TIMEINDEX_ENTRY, MQ_TIMEINDEX_ENTRY)) {
 			cnt = i;
 			break;
@@ -124,7 +142,11 @@ int mq_timeindex_load(const char *path, int64_t base, mq_tidx **out,
 	for (size_t i = 0; i < cnt; i++) {
 		const uint8_t *p = data + i * MQ_TIMEINDEX_ENTRY;
 		e[i].timestamp = (int64_t)mq_be64(p);
-		e[i].offset = base + mq_be32(p + 8);
+		if (__builtin_add_overflow(base, (int64_t)mq_be32(p + 8),
+		                           &e[i].offset)) {
+			cnt = i;
+			break;
+		}
 	}
 	free(data);
 	*out = e;

@@ -24,6 +24,7 @@
 #include "internal.h"
 #include "lock.h"
 #include "active.h"
+#include "retain.h"
 #include "segment.h"
 
 struct mq_part {
@@ -149,6 +150,7 @@ static int switch_segment(struct mq_part *part, int64_t base, uint64_t ino,
 	mq_segstate_close(&part->seg);
 	part->loaded = 0;
 	part->seg.index_interval = part->cfg->index_interval_bytes;
+	part->seg.allow_gaps = (part->cfg->cleanup_policy & MQ_CLEANUP_COMPACT) != 0;
 	char why[256] = "";
 	int rc = mq_segstate_load(&part->seg, part->dir, base, create, why,
 	                          sizeof why);
@@ -340,4 +342,61 @@ const char *mq_recovery_report(const mq_topic *t, int32_t p)
 	if (p < 0 || p >= t->nparts || !t->parts[p] || !t->parts[p]->has_report)
 		return NULL;
 	return t->parts[p]->report;
+}
+
+/*
+ * mq_roll_locked is retention's roll (retain.h): the caller holds the
+ * partition lock, so this only catches up with the tail and rolls.
+ */
+int mq_roll_locked(mq_topic *t, int32_t p, int *rolled)
+{
+	struct mq_part *part = NULL;
+	*rolled = 0;
+	int rc = get_part(t, p, &part);
+	if (rc < 0)
+		return rc;
+	part->last_use = ++t->use_clock;
+	if (!part->loaded && (rc = make_room(t, part)) < 0)
+		return mq_fail_prefix(rc, "topic '%s' partition %d", t->name, p);
+	rc = sync_tail(part);
+	if (rc == MQ_OK && part->seg.size > 0) {
+		rc = roll(part);
+		if (rc == MQ_OK)
+			*rolled = 1;
+	}
+	if (rc == MQ_OK)
+		rc = flush_part(part);
+	if (rc < 0) {
+		part->loaded = 0;
+		return mq_fail_prefix(rc, "topic '%s' partition %d", t->name, p);
+	}
+	return MQ_OK;
+}
+
+int mq_roll(mq_topic *t, int32_t p, int flags, int *rolled)
+{
+	struct mq_part *part = NULL;
+	int dummy;
+	if (!rolled)
+		rolled = &dummy;
+	*rolled = 0;
+	int rc = get_part(t, p, &part);
+	if (rc < 0)
+		return rc;
+	int lock = mq_lock_dir(part->dir, flags);
+	if (lock < 0) {
+		if (lock == MQ_EIO && errno == ENOENT)
+			return mq_fail(MQ_ENOTOPIC, "topic '%s' partition %d was deleted",
+			               t->name, p);
+		return mq_fail_prefix(lock, "topic '%s' partition %d", t->name, p);
+	}
+	struct stat st;
+	if (fstat(lock, &st) == 0 && st.st_nlink == 0) {
+		mq_unlock(lock);
+		return mq_fail(MQ_ENOTOPIC, "topic '%s' partition %d was deleted",
+		               t->name, p);
+	}
+	rc = mq_roll_locked(t, p, rolled);
+	mq_unlock(lock);
+	return rc;
 }

@@ -457,17 +457,348 @@ int mq_verify_partition(mq_topic *t, int32_t p, mq_report_fn report,
 /* ------------------------------------------------------------------ */
 /* Consumer groups: committed offsets.                                 */
 
-/* (group API: added by the consumer-groups change) */
+/*
+ * A consumer group's committed offset for a partition is the offset of the
+ * next record the group will consume, kept in
+ * DIR/.mq/groups/GROUP/TOPIC/P.offset (decimal and a newline, replaced
+ * atomically).  The functions below are the read side; membership,
+ * ownership and commits follow (format-spec/groups.md has the protocol).
+ */
+
+/*
+ * mq_group_list stores in *names the sorted names of the groups that have
+ * a directory under DIR/.mq/groups, as a NULL-terminated array freed with
+ * mq_free_list().  No such directory gives an empty list.  On failure
+ * (MQ_EIO, MQ_ENOMEM) *names is NULL.
+ */
+int mq_group_list(mq_env *env, char ***names);
+
+/*
+ * mq_group_committed stores in *offset the offset group GROUP has committed
+ * for partition P of topic TOPIC, or -1 when it has committed none there.
+ * MQ_EBADNAME for an invalid group or topic name, MQ_EINVAL for P < 0,
+ * MQ_ECORRUPT if the offset file does not hold a decimal offset and a
+ * newline, MQ_EIO if it cannot be read.
+ */
+int mq_group_committed(mq_env *env, const char *group, const char *topic,
+                       int32_t p, int64_t *offset);
+
+/*
+ * A member of a group registers itself in DIR/.mq/groups/GROUP/members/ID
+ * and holds an exclusive flock on that file while it lives; it owns
+ * partition P of TOPIC while it holds an exclusive flock on
+ * GROUP/TOPIC/P.owner.  Every member computes the same assignment from
+ * the sorted live member ids and the sorted (topic, partition) list:
+ * partition number i of that list goes to member i mod M.  The kernel
+ * drops a dead member's locks, which is how the others notice.
+ */
+typedef struct mq_group mq_group;
+
+/* What an ownership file says about its owner (for display). */
+typedef struct mq_group_owner {
+	int64_t pid;             /* 0 if unknown */
+	int64_t since;           /* ms since the epoch it took over, 0 */
+	char host[256];
+	char member[64];
+} mq_group_owner;
+
+/* Flags of mq_group_commit, mq_group_rebalance and mq_group_leave. */
+enum { MQ_GROUP_NOSYNC = 0x1000 };  /* rename without fsync */
+
+/*
+ * mq_group_join registers a new member of GROUP subscribed to the n
+ * topics (each opened once to count its partitions; MQ_ENOTOPIC if one
+ * is missing, MQ_EBADNAME for a bad group or topic name).  It waits while
+ * an administrator holds the group (mq_group_admin_open).  The member
+ * owns nothing yet: call mq_group_rebalance.  All members of a group
+ * should subscribe to the same topics; members with different lists
+ * still never share a partition, but may leave some unread.
+ */
+int mq_group_join(mq_env *env, const char *group, const char *const *topics,
+                  size_t n, mq_group **out);
+
+/* The member's id (unique, no '.', sorts by join time).  Cannot fail. */
+const char *mq_group_member(const mq_group *g);
+
+/*
+ * The subscription: mq_group_size partitions in assignment order (by
+ * topic name, then partition number); mq_group_part names the i-th.
+ * mq_group_owns says whether this member owns it now, mq_group_assigned
+ * whether the last rebalance assigned it to this member (owned or still
+ * to be taken over), mq_group_offset is
+ * its committed offset (read when ownership was taken, then updated by
+ * each commit; -1 for none), and mq_group_live is the number of live
+ * members the last rebalance counted.  None of these can fail.
+ */
+size_t mq_group_size(const mq_group *g);
+void mq_group_part(const mq_group *g, size_t i, const char **topic,
+                   int32_t *partition);
+int mq_group_owns(const mq_group *g, size_t i);
+int mq_group_assigned(const mq_group *g, size_t i);
+int64_t mq_group_offset(const mq_group *g, size_t i);
+size_t mq_group_live(const mq_group *g);
+
+/*
+ * mq_group_rebalance counts the live members (removing dead members'
+ * registrations), computes the assignment, and then first releases every
+ * owned partition not assigned to this member, committing its processed
+ * offset before dropping the lock, and then tries, without waiting, to
+ * take each assigned partition it does not own (one still held by its
+ * previous owner is tried again at the next call).  fn (may be NULL) is
+ * called with owned 0 after each release and with owned 1 after each
+ * take-over, when mq_group_offset already holds the committed offset.
+ * Call it every 200 ms or so.  flags: MQ_GROUP_NOSYNC for the commits.
+ * On failure the member is left consistent (owning what it could).
+ */
+typedef void (*mq_group_fn)(void *ctx, size_t i, int owned);
+int mq_group_rebalance(mq_group *g, int flags, mq_group_fn fn, void *ctx);
+
+/*
+ * mq_group_processed records that everything before offset NEXT of
+ * partition i has been processed; the next commit writes it.  MQ_EINVAL
+ * if this member does not own partition i.
+ */
+int mq_group_processed(mq_group *g, size_t i, int64_t next);
+
+/*
+ * mq_group_commit writes the processed offset of every owned partition
+ * whose offset changed since its last commit, each to its P.offset file
+ * by write to a temporary file and rename(2), with fsync of the file and
+ * the directory unless MQ_GROUP_NOSYNC is in flags.  Before writing it
+ * checks that the ownership file it holds locked is still the one in the
+ * directory; if not (the group was deleted or reset by force) the
+ * partition counts as lost: it is released, nothing is written for it,
+ * and the call fails with MQ_EBUSY after doing the rest.
+ */
+int mq_group_commit(mq_group *g, int flags);
+
+/*
+ * mq_group_leave commits (as mq_group_commit), releases every partition,
+ * removes the member's registration and frees g, so the others take over
+ * at once.  Returns the commit's result; g is freed in every case.  NULL
+ * is allowed.
+ */
+int mq_group_leave(mq_group *g, int flags);
+
+/*
+ * mq_group_members stores in *live the number of live members of GROUP
+ * without changing anything.  A group without a directory has 0.
+ */
+int mq_group_members(mq_env *env, const char *group, size_t *live);
+
+/* One partition of mq_group_describe. */
+typedef struct mq_group_pinfo {
+	char *topic;
+	int32_t partition;
+	int64_t committed;       /* -1: none */
+	int owned;               /* 1 if a member holds its ownership lock */
+	mq_group_owner owner;    /* valid when owned */
+} mq_group_pinfo;
+
+/*
+ * mq_group_describe lists what GROUP knows, sorted by topic and
+ * partition: each partition of each topic it has a directory for (every
+ * partition of the topic when the topic exists, plus any other partition
+ * with an offset or ownership file), with its committed offset and its
+ * owner.  Changes nothing.  MQ_EINVAL ("no such group") if the group has
+ * no directory; free the array with mq_group_describe_free.
+ */
+int mq_group_describe(mq_env *env, const char *group, mq_group_pinfo **out,
+                      size_t *n);
+void mq_group_describe_free(mq_group_pinfo *v, size_t n);
+
+/*
+ * Offset administration.  mq_group_admin_open takes the group's
+ * administration lock (joining members wait for it) and then checks that
+ * no member is live: MQ_EBUSY if one is (the lock is not kept), MQ_EINVAL
+ * if the group does not exist and create is 0.  While held,
+ * mq_group_admin_set writes committed offsets (durably) and
+ * mq_group_admin_delete removes the whole group (after which only close
+ * is allowed).  mq_group_admin_close releases the lock; NULL is allowed.
+ */
+typedef struct mq_group_admin mq_group_admin;
+int mq_group_admin_open(mq_env *env, const char *group, int create,
+                        mq_group_admin **out);
+int mq_group_admin_set(mq_group_admin *a, const char *topic, int32_t p,
+                       int64_t offset);
+int mq_group_admin_delete(mq_group_admin *a);
+void mq_group_admin_close(mq_group_admin *a);
 
 /* ------------------------------------------------------------------ */
 /* Retention: log start offset and segment deletion.                   */
 
-/* (retention API: added by the retention change) */
+/*
+ * A partition's log start offset is the first offset a reader can get: the
+ * larger of its first segment's base offset and the value kept in
+ * TOPIC-N/mq.log-start.  Readers never return a record below it, even
+ * while a segment still holds such records (mq_log_offsets reports it,
+ * mq_reader_seek below it returns 1).
+ */
+
+/*
+ * mq_reader_moved reports a jump the reader made on its own because the
+ * records it was about to return were removed (retention deleted their
+ * segment, or the log start offset was moved past its position): the
+ * reader then continues at the log start offset.  Returns 1 and stores
+ * the offset the reader would have returned next in *from and the offset
+ * it continued at in *to (either may be NULL), and forgets the jump;
+ * returns 0 if the reader has not jumped since the last call.  After
+ * several jumps, *from is the first one's and *to the last one's.  Seeks
+ * asked for by the caller are reported by mq_reader_seek's return value
+ * instead, never here.  Cannot fail.
+ */
+int mq_reader_moved(mq_reader *r, int64_t *from, int64_t *to);
+
+/*
+ * mq_roll closes partition P's active segment and starts a new, empty one
+ * at the log end offset, under the partition lock, when the active segment
+ * holds at least one byte; *rolled (may be NULL) says whether it did.
+ * With MQ_NOWAIT a held lock is MQ_EBUSY.
+ */
+int mq_roll(mq_topic *t, int32_t p, int flags, int *rolled);
+
+/* Why a segment may go (bits of mq_retain_segment.reasons). */
+enum { MQ_RETAIN_TIME = 1,       /* newest record older than retention.ms */
+       MQ_RETAIN_SIZE = 2,       /* partition larger than retention.bytes */
+       MQ_RETAIN_LOG_START = 4 };/* wholly below the log start offset */
+
+/* What happened to it (mq_retain_segment.action). */
+enum { MQ_RETAIN_ROLLED = 1,     /* the active segment was rolled */
+       MQ_RETAIN_DELETED = 2,    /* the segment was deleted */
+       MQ_RETAIN_KEPT = 3 };     /* kept for a consumer group; the end */
+
+typedef struct mq_retain_opts {
+	int flags;               /* MQ_NOWAIT: a held lock is MQ_EBUSY */
+	int dry_run;             /* decide and report, change nothing */
+	int policy;              /* apply retention.ms and retention.bytes when
+	                            cleanup.policy includes delete */
+	int64_t now_ms;          /* retention.ms counts back from this; -1: now */
+	int64_t delete_before;   /* move the log start up to here; -1: no */
+	int respect_groups;      /* keep what consumer groups have not consumed */
+	const char *const *groups; /* NULL-terminated; NULL means every group */
+} mq_retain_opts;
+
+/* One segment event, passed to the report callback. */
+typedef struct mq_retain_segment {
+	int action;              /* MQ_RETAIN_ROLLED, _DELETED or _KEPT */
+	int reasons;             /* MQ_RETAIN_* bits that made it deletable */
+	int64_t base_offset;
+	int64_t next_offset;     /* the next segment's base (or the log end) */
+	int64_t max_timestamp;   /* its newest record, -1 if not looked at */
+	uint64_t log_bytes;      /* size of the .log */
+	uint64_t bytes;          /* .log + .index + .timeindex */
+	const char *group;       /* KEPT: the group holding it */
+	int64_t committed;       /* KEPT: that group's offset, -1 if none */
+} mq_retain_segment;
+
+typedef struct mq_retain_result {
+	int64_t log_start_before;
+	int64_t log_start;       /* after (the planned one with dry_run) */
+	int64_t log_end;
+	int64_t segments_deleted;
+	uint64_t bytes_freed;    /* .log + .index + .timeindex */
+	int rolled;
+} mq_retain_result;
+
+typedef void (*mq_retain_fn)(void *ctx, const mq_retain_segment *seg);
+
+/*
+ * mq_retain applies retention to partition P of topic t under the
+ * partition lock, deleting whole segments oldest first; the active
+ * segment is never deleted, but it is rolled first when it is the last one
+ * left and is itself past the limits.  A segment goes while it is
+ *  - (o->policy, cleanup.policy has delete) one whose newest record is
+ *    more than retention.ms older than o->now_ms, or one the partition can
+ *    lose and still hold at least retention.bytes of .log files (Kafka's
+ *    rule), or
+ *  - wholly below the log start offset, which o->delete_before >= 0 first
+ *    moves forward (never back; beyond the log end is MQ_ERANGE and
+ *    nothing changes).
+ * With o->respect_groups the first segment that holds records a consumer
+ * group (every group that has committed offsets for the topic, or those
+ * in o->groups) has not committed stops the policy deletions; a group with
+ * commits for other partitions of the topic but none for P holds all of
+ * P.  Moves by delete_before are not held back by groups.
+ * The log start offset is persisted before any file is removed, so a
+ * reader never finds a hole below it; then the .log, .index and
+ * .timeindex files go and the directory is fsynced.  report (may be NULL)
+ * gets each rolled, deleted and kept segment in order; *res (may be NULL)
+ * the totals.  With o->dry_run nothing is changed (the lock is still
+ * taken) and the events say what would happen.  MQ_EBUSY with MQ_NOWAIT
+ * when the lock is held.  A failure after some files went leaves a
+ * consistent partition (the log start already covers them).
+ */
+int mq_retain(mq_topic *t, int32_t p, const mq_retain_opts *o,
+              mq_retain_fn report, void *ctx, mq_retain_result *res);
 
 /* ------------------------------------------------------------------ */
 /* Compaction.                                                         */
 
-/* (compaction API: added by the compaction change) */
+/*
+ * The cleaner's view of a partition, in Kafka's terms.  The cleanable log
+ * is [log_start, first_uncleanable): every closed segment up to the first
+ * one holding a record newer than min.compaction.lag.ms (the active
+ * segment is never cleanable).  The cleaner checkpoint (offsets below it
+ * were compacted, kept in TOPIC-N/mq.cleaner-checkpoint) splits it into
+ * clean bytes below and dirty bytes above; the dirty ratio is
+ * dirty / (clean + dirty), or 0 when the cleanable log is empty.
+ */
+typedef struct mq_dirty {
+	int64_t log_start;
+	int64_t checkpoint;
+	int64_t first_uncleanable;
+	uint64_t clean_bytes, dirty_bytes;
+	double ratio;
+} mq_dirty;
+
+/*
+ * mq_dirty_ratio computes *out for partition P of t, whatever its
+ * cleanup.policy.  Takes no lock and writes nothing; the cost is a stat
+ * per segment plus a read of the segment holding the checkpoint (and,
+ * with min.compaction.lag.ms > 0, of the dirty segments' batch headers).
+ */
+int mq_dirty_ratio(mq_topic *t, int32_t p, mq_dirty *out);
+
+/* Flags of mq_compact, besides MQ_NOWAIT. */
+enum { MQ_COMPACT_FORCE = 0x100, MQ_COMPACT_DRY_RUN = 0x200 };
+
+typedef struct mq_compact_opts {
+	size_t buffer_bytes;   /* key map size cap; 0 means 128 MiB */
+	int flags;             /* MQ_NOWAIT, MQ_COMPACT_FORCE, _DRY_RUN */
+	int64_t now;           /* clock for record ages (ms); 0 means now */
+} mq_compact_opts;
+
+typedef struct mq_compact_stats {
+	mq_dirty dirty;            /* the state that decided, before */
+	int compacted;             /* 1 if passes ran (would, in a dry run) */
+	int passes;                /* key map fillings */
+	int64_t segments_rewritten;
+	int64_t records_before, records_after;  /* whole partition */
+	uint64_t bytes_before, bytes_after;     /* .log bytes, whole partition */
+} mq_compact_stats;
+
+/*
+ * mq_compact compacts partition P of t as Kafka's log cleaner does: in
+ * the cleanable log (see mq_dirty) only the record with the highest
+ * offset survives for each key, records without a key are dropped, and a
+ * tombstone (null value) is dropped once its timestamp is more than
+ * delete.retention.ms before now.  Offsets, order, timestamps, headers and
+ * each batch's codec are kept.  It runs when the dirty ratio is at least
+ * min.cleanable.dirty.ratio or MQ_COMPACT_FORCE is given, in as many
+ * passes as the key map (opts->buffer_bytes) needs.  Each rewritten
+ * segment replaces the old one by write, fsync, rename, holding the
+ * partition writer lock only for the renames; a crash at any point leaves
+ * a log that reads correctly, and the next call finishes or undoes the
+ * interrupted swap.  Compactions of one partition are serialised by
+ * TOPIC-N/mq.cleaner.lock.  With MQ_NOWAIT a held cleaner or writer lock
+ * at the start is MQ_EBUSY; later swaps always wait for the writer lock.
+ * MQ_COMPACT_DRY_RUN computes the same figures and changes nothing.
+ * MQ_EINVAL if the topic's cleanup.policy lacks compact; MQ_ECORRUPT
+ * (nothing changed in the damaged segment) if a batch fails its checks.
+ * st (may be NULL) receives the figures.
+ */
+int mq_compact(mq_topic *t, int32_t p, const mq_compact_opts *opts,
+               mq_compact_stats *st);
 
 #ifdef __cplusplus
 }

@@ -8,6 +8,13 @@
  * writer is appending it, or a crashed writer left it for the next writer
  * to truncate).  Bytes that cannot be a batch in a segment that a newer
  * segment follows are corruption, never skipped.
+ *
+ * Retention may delete segments and move the log start offset at any
+ * time.  A reader never returns a record below the log start offset: it
+ * re-reads it when it seeks, when it moves to another segment or waits at
+ * the end of the log, and whenever it reads a new chunk of a segment; a
+ * reader that finds its position below it continues at the log start and
+ * remembers the jump for mq_reader_moved.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -21,6 +28,7 @@
 #include "codec.h"
 #include "error.h"
 #include "internal.h"
+#include "retain.h"
 #include "segment.h"
 
 struct mq_reader {
@@ -35,6 +43,12 @@ struct mq_reader {
 	int in_batch;
 	int crc_retry;
 	int64_t next;         /* offset of the next record to return */
+	int64_t log_start;    /* the log start offset as last read */
+	int64_t ls_file;      /* mq.log-start's value, -1 if absent */
+	struct stat ls_st;    /* mq.log-start as last read (st_ino 0: none) */
+	uint64_t ls_buf;      /* sc.buf_start when the log start was read */
+	int moved;            /* a jump not yet reported by mq_reader_moved */
+	int64_t moved_from, moved_to;
 };
 
 static int open_segment(mq_reader *r, int64_t base, uint64_t pos)
@@ -95,6 +109,7 @@ int mq_reader_open(mq_topic *t, int32_t p, mq_reader **out)
 	r->p = p;
 	r->fd = -1;
 	r->seg_base = -1;
+	r->ls_file = -1;
 	mq_scan_init(&r->sc, -1, 0);
 	int rc = mq_partition_path(t, p, r->dir, sizeof r->dir);
 	if (rc == MQ_OK)
@@ -119,6 +134,66 @@ void mq_reader_close(mq_reader *r)
 int64_t mq_reader_position(const mq_reader *r)
 {
 	return r->next;
+}
+
+/*
+ * refresh_log_start updates r->log_start from mq.log-start, which it reads
+ * again only when the file was replaced since the last look (one stat(2)),
+ * and from first_base, the first segment's base offset (-1: unknown).  The
+ * log start offset never moves back.
+ */
+static int refresh_log_start(mq_reader *r, int64_t first_base)
+{
+	char path[PATH_MAX];
+	struct stat st;
+	if (snprintf(path, sizeof path, "%s/%s", r->dir, MQ_LOG_START_FILE) >=
+	    (int)sizeof path)
+		return mq_fail(MQ_EINVAL, "path too long: %s", r->dir);
+	if (stat(path, &st) < 0) {
+		if (errno != ENOENT)
+			return mq_fail(MQ_EIO, "cannot stat '%s'", path);
+	} else if (st.st_ino != r->ls_st.st_ino || st.st_dev != r->ls_st.st_dev ||
+	           st.st_size != r->ls_st.st_size ||
+	           st.st_mtim.tv_sec != r->ls_st.st_mtim.tv_sec ||
+	           st.st_mtim.tv_nsec != r->ls_st.st_mtim.tv_nsec ||
+	           st.st_ctim.tv_sec != r->ls_st.st_ctim.tv_sec ||
+	           st.st_ctim.tv_nsec != r->ls_st.st_ctim.tv_nsec) {
+		int64_t v;
+		int rc = mq_log_start_load(r->dir, &v);
+		if (rc < 0)
+			return rc;
+		r->ls_file = v;
+		r->ls_st = st;
+		if (v > r->log_start)
+			r->log_start = v;
+	}
+	if (first_base > r->log_start)
+		r->log_start = first_base;
+	r->ls_buf = r->sc.buf_start;
+	return MQ_OK;
+}
+
+/* note_move records a jump from offset from to r->next. */
+static void note_move(mq_reader *r, int64_t from)
+{
+	if (r->next <= from)
+		return;
+	if (!r->moved)
+		r->moved_from = from;
+	r->moved_to = r->next;
+	r->moved = 1;
+}
+
+int mq_reader_moved(mq_reader *r, int64_t *from, int64_t *to)
+{
+	if (!r->moved)
+		return 0;
+	if (from)
+		*from = r->moved_from;
+	if (to)
+		*to = r->moved_to;
+	r->moved = 0;
+	return 1;
 }
 
 /*
@@ -196,37 +271,51 @@ int mq_log_offsets(mq_topic *t, int32_t p, int64_t *start, int64_t *end)
 	int rc = mq_partition_path(t, p, dir, sizeof dir);
 	if (rc < 0)
 		return rc;
-	int64_t *bases;
-	size_t n;
-	rc = mq_seg_list(dir, &bases, NULL, &n);
-	if (rc < 0)
-		return rc;
-	*start = *end = 0;
-	if (n > 0) {
-		*start = bases[0];
-		rc = tail_end(dir, bases[n - 1], end);
+	/* Retention may roll and delete the last segment as we look: retry. */
+	for (int tries = 0;; tries++) {
+		int64_t *bases;
+		size_t n;
+		rc = mq_seg_list(dir, &bases, NULL, &n);
+		if (rc < 0)
+			return rc;
+		*start = *end = 0;
+		if (n > 0) {
+			rc = mq_log_start_effective(dir, bases[0], start);
+			if (rc == MQ_OK)
+				rc = tail_end(dir, bases[n - 1], end);
+		}
+		free(bases);
+		if (rc != MQ_EIO || errno != ENOENT || tries >= 100)
+			break;
 	}
-	free(bases);
 	if (rc < 0)
 		return mq_fail_prefix(rc, "topic '%s' partition %d", t->name, p);
 	return MQ_OK;
 }
 
-int mq_reader_seek(mq_reader *r, int64_t offset)
+/*
+ * seek_once is one attempt of mq_reader_seek.  It fails with MQ_EIO and
+ * errno ENOENT when retention deleted the segment it chose meanwhile.
+ */
+static int seek_once(mq_reader *r, int64_t offset, int *moved)
 {
 	int64_t *bases;
 	size_t n;
 	int rc = mq_seg_list(r->dir, &bases, NULL, &n);
 	if (rc < 0)
-		return mq_fail_prefix(rc, "topic '%s' partition %d", r->t->name, r->p);
+		return rc;
 	close_segment(r);
-	int moved = 0;
+	*moved = 0;
 	r->next = offset;
 	if (n == 0)
 		goto out;
-	if (offset < bases[0]) {
-		moved = 1;
-		r->next = bases[0];
+	/* The list first: a log start read after it covers what it lacks. */
+	rc = refresh_log_start(r, bases[0]);
+	if (rc < 0)
+		goto out;
+	if (offset < r->log_start) {
+		*moved = 1;
+		r->next = r->log_start;
 	}
 	int64_t end;
 	rc = tail_end(r->dir, bases[n - 1], &end);
@@ -240,9 +329,40 @@ int mq_reader_seek(mq_reader *r, int64_t offset)
 	rc = position_in(r, bases[i], r->next);
 out:
 	free(bases);
+	return rc;
+}
+
+int mq_reader_seek(mq_reader *r, int64_t offset)
+{
+	int moved = 0, rc;
+	for (int tries = 0;; tries++) {
+		rc = seek_once(r, offset, &moved);
+		if (rc == MQ_EIO && errno == ENOENT && tries < 100)
+			continue; /* a segment went meanwhile: look again */
+		break;
+	}
 	if (rc < 0)
 		return mq_fail_prefix(rc, "topic '%s' partition %d", r->t->name, r->p);
 	return moved;
+}
+
+/*
+ * jump moves a reader whose position fell below the log start offset to
+ * it and records the move for mq_reader_moved.  Returns 1 if the reader
+ * moved forward, 0 if it could not (it is at the log end), or an error.
+ */
+static int jump(mq_reader *r)
+{
+	int64_t from = r->next;
+	int rc = mq_reader_seek(r, from);
+	if (rc < 0)
+		return rc;
+	note_move(r, from);
+	if (r->next > from)
+		return 1;
+	/* A log start past the log end: believe the end until it changes. */
+	r->log_start = r->next;
+	return 0;
 }
 
 /*
@@ -312,14 +432,28 @@ int mq_reader_seek_time(mq_reader *r, int64_t ts)
 	if (rc < 0)
 		return mq_fail_prefix(rc, "topic '%s' partition %d", r->t->name, r->p);
 	close_segment(r);
+	if (n > 0 && (rc = refresh_log_start(r, bases[0])) < 0) {
+		free(bases);
+		return mq_fail_prefix(rc, "topic '%s' partition %d", r->t->name, r->p);
+	}
 	for (size_t i = 0; i < n; i++) {
+		/* Segments wholly below the log start offset do not count. */
+		if (i + 1 < n && bases[i + 1] <= r->log_start)
+			continue;
 		rc = find_time(r, bases[i], ts);
+		if (rc == MQ_EIO && errno == ENOENT && i + 1 < n)
+			rc = 0; /* deleted by retention meanwhile */
 		if (rc != 0)
 			break;
 	}
 	free(bases);
-	if (rc == 1)
+	if (rc == 1) {
+		if (r->next < r->log_start) {
+			rc = mq_reader_seek(r, r->log_start);
+			return rc < 0 ? rc : MQ_OK;
+		}
 		return MQ_OK;
+	}
 	if (rc < 0)
 		return rc;
 	int64_t start, end;
@@ -342,6 +476,16 @@ static int next_segment(mq_reader *r)
 	int rc = mq_seg_list(r->dir, &bases, NULL, &n);
 	if (rc < 0)
 		return rc;
+	rc = refresh_log_start(r, n > 0 ? bases[0] : -1);
+	if (rc == MQ_OK && r->log_start > r->next) {
+		/* Retention removed what this reader was about to read. */
+		free(bases);
+		return jump(r);
+	}
+	if (rc < 0) {
+		free(bases);
+		return rc;
+	}
 	int64_t nb = -1;
 	for (size_t i = 0; i < n; i++)
 		if (bases[i] > r->seg_base) {
@@ -361,7 +505,7 @@ static int next_segment(mq_reader *r)
 		return fail_at(r, MQ_ECORRUPT, "incomplete batch at the end of a "
 		               "closed segment");
 	rc = open_segment(r, nb, 0);
-	if (rc < 0 && errno == ENOENT)
+	if (rc == MQ_EIO && errno == ENOENT)
 		return 1; /* removed by retention meanwhile: list again */
 	return rc < 0 ? rc : 1;
 }
@@ -387,14 +531,30 @@ int mq_reader_next(mq_reader *r, mq_record *rec)
 			continue;
 		}
 		if (r->fd < 0) {
-			rc = mq_reader_seek(r, r->next);
+			int64_t from = r->next;
+			rc = mq_reader_seek(r, from);
 			if (rc < 0)
 				return rc;
+			if (rc == 1)
+				note_move(r, from);
 			if (r->fd < 0)
 				return 0; /* no segment at all */
 		}
 		const uint8_t *b;
 		rc = mq_scan_next(&r->sc, &b, &r->cur);
+		if (rc == 1 && r->sc.buf_start != r->ls_buf) {
+			/* A new chunk: has the log start moved past us? */
+			rc = refresh_log_start(r, -1);
+			if (rc < 0)
+				return fail_at(r, rc, "log start offset");
+			if (r->log_start > r->next) {
+				rc = jump(r);
+				if (rc < 0)
+					return rc;
+				continue;
+			}
+			rc = 1;
+		}
 		if (rc == 1) {
 			size_t len = (size_t)r->cur.length + MQ_BATCH_LOG_OVERHEAD;
 			if (!mq_batch_check_crc(b, len)) {
