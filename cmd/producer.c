@@ -20,6 +20,7 @@
 #include <time.h>
 
 #include "producer.h"
+#include "tool.h"
 
 /* Buffered bytes over all partitions above which the largest is appended. */
 #define PENDING_MAX ((size_t)8 << 20)
@@ -54,6 +55,7 @@ struct pr_part {
 	struct span *spans;    /* appended batches not yet printed */
 	size_t shead, slen, scap;
 	size_t sused;          /* records of spans[shead] printed */
+	int reported;          /* its recovery report was printed */
 };
 
 /* mono_ms returns the monotonic clock in ms.  It cannot fail. */
@@ -317,6 +319,12 @@ static int append_records(struct producer *pr, int32_t p, const char *buf,
 		return rc;
 	}
 	pr->synced = 0;
+	const char *rep = mq_recovery_report(pr->topic, p);
+	if (rep && !pr->parts[p].reported) {
+		/* A crashed writer left a torn tail that this append dropped. */
+		warnx("warning: recovered %s", rep);
+		pr->parts[p].reported = 1;
+	}
 	if ((rc = push_span(pr, p, base, count)) < 0)
 		return rc;
 	if (pr->sync_mode == PR_SYNC_BATCH) {

@@ -34,7 +34,7 @@ static int open_log(const char *dir, int64_t base, int *fd)
 	int rc = mq_seg_path(path, sizeof path, dir, base, ".log");
 	if (rc < 0)
 		return rc;
-	*fd = open(path, O_RDONLY | O_CLOEXEC);
+	*fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (*fd < 0)
 		return mq_fail(MQ_EIO, "cannot open '%s'", path);
 	return MQ_OK;

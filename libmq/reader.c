@@ -57,7 +57,7 @@ static int open_segment(mq_reader *r, int64_t base, uint64_t pos)
 	int rc = mq_seg_path(path, sizeof path, r->dir, base, ".log");
 	if (rc < 0)
 		return rc;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0)
 		return mq_fail(MQ_EIO, "cannot open '%s'", path);
 	if (r->fd >= 0)
@@ -237,7 +237,7 @@ static int tail_end(const char *dir, int64_t base, int64_t *end)
 	int rc = mq_seg_path(path, sizeof path, dir, base, ".log");
 	if (rc < 0)
 		return rc;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0)
 		return mq_fail(MQ_EIO, "cannot open '%s'", path);
 	struct stat st;

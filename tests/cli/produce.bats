@@ -573,3 +573,16 @@ EOF
 	[ "$status" -eq 0 ]
 	[ "$(printf '%s' "$output" | od -An -tx1 | tr -d ' \n')" = "$(printf '\377=x,b64:li=y,plain=z' | od -An -tx1 | tr -d ' \n')" ]
 }
+
+@test "produce: a torn tail left by a crashed writer is dropped and reported" {
+	mq-create t
+	seq 1 5 | mq-produce t
+	printf 'garbage-tail' >> "$MQ_DIR/t-0/00000000000000000000.log"
+	run --separate-stderr mq-produce --print-offsets t <<<6
+	[ "$status" -eq 0 ]
+	[ "$output" = "$(printf '0\t5')" ]
+	[ "$stderr" = "mq-produce: warning: recovered topic 't' partition 0: dropped 12 bytes (incomplete batch) after the last valid batch at position 101 of 00000000000000000000.log" ]
+	run mq-consume t
+	[ "$output" = "$(seq 1 6)" ]
+	mq-inspect --verify
+}
