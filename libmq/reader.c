@@ -36,6 +36,8 @@ struct mq_reader {
 	int32_t p;
 	char dir[PATH_MAX];
 	int64_t seg_base;     /* segment being read, -1 if none */
+	int64_t last_seen;    /* last offset of the previous batch read in this
+	                         segment; INT64_MIN when unknown (after a seek) */
 	int fd;
 	mq_scan sc;
 	mq_batch_info cur;    /* batch being iterated */
@@ -64,6 +66,7 @@ static int open_segment(mq_reader *r, int64_t base, uint64_t pos)
 		close(r->fd);
 	r->fd = fd;
 	r->seg_base = base;
+	r->last_seen = pos == 0 ? base - 1 : INT64_MIN;
 	r->in_batch = 0;
 	r->crc_retry = 0;
 	mq_scan_free(&r->sc);
@@ -226,7 +229,9 @@ static int position_in(mq_reader *r, int64_t base, int64_t target)
 		return mq_fail(MQ_EIO, "cannot stat segment %020" PRId64, base);
 	uint64_t pos = mq_segment_start_position(r->dir, base, target,
 	                                         (uint64_t)st.st_size);
-	mq_scan_seek(&r->sc, checked_start(r->fd, pos, target));
+	pos = checked_start(r->fd, pos, target);
+	mq_scan_seek(&r->sc, pos);
+	r->last_seen = pos == 0 ? base - 1 : INT64_MIN;
 	return MQ_OK;
 }
 
@@ -415,6 +420,7 @@ static int find_time(mq_reader *r, int64_t base, int64_t ts)
 			while ((rc = mq_rec_iter_next(&r->it, &rec)) == 1)
 				if (rec.offset >= from && rec.timestamp >= ts) {
 					r->next = rec.offset;
+					r->last_seen = INT64_MIN;
 					return 1; /* scanner stays at this batch */
 				}
 			if (rc < 0)
@@ -510,6 +516,25 @@ static int next_segment(mq_reader *r)
 	return rc < 0 ? rc : 1;
 }
 
+/*
+ * offsets_in_sequence checks the batch just scanned against its segment
+ * and its predecessor: baseOffset lies outside the CRC, so this is what
+ * catches a damaged one.  Offsets must rise; without compaction they must
+ * also be contiguous.
+ */
+static int offsets_in_sequence(const mq_reader *r)
+{
+	int64_t bo = r->cur.base_offset;
+	if (bo < r->seg_base || r->cur.last_offset - r->seg_base > INT32_MAX)
+		return 0;
+	if (r->last_seen == INT64_MIN)
+		return 1;
+	if (bo <= r->last_seen)
+		return 0;
+	return (r->t->cfg.cleanup_policy & MQ_CLEANUP_COMPACT) ||
+	       bo == r->last_seen + 1;
+}
+
 int mq_reader_next(mq_reader *r, mq_record *rec)
 {
 	int rc;
@@ -567,6 +592,10 @@ int mq_reader_next(mq_reader *r, mq_record *rec)
 				return fail_at(r, MQ_ECORRUPT, "CRC mismatch");
 			}
 			r->crc_retry = 0;
+			if (!offsets_in_sequence(r))
+				return fail_at(r, MQ_ECORRUPT,
+				               "batch offset out of sequence");
+			r->last_seen = r->cur.last_offset;
 			if (r->cur.last_offset < r->next || r->cur.control) {
 				mq_scan_skip(&r->sc, &r->cur);
 				continue;
