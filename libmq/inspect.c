@@ -209,7 +209,8 @@ struct bref {
 };
 
 static void verify_indexes(struct verify *v, const char *dir, int64_t base,
-                           const struct bref *b, size_t nb, uint64_t log_size)
+                           const struct bref *b, size_t nb, uint64_t log_size,
+                           int torn)
 {
 	mq_idx *ie;
 	mq_tidx *te;
@@ -232,6 +233,9 @@ static void verify_indexes(struct verify *v, const char *dir, int64_t base,
 				        ie[i].offset, ie[i].position);
 				continue;
 			}
+			/* Entries for a torn tail go when the next writer truncates it. */
+			if (torn && ie[i].position >= log_size)
+				continue;
 			while (j < nb && b[j].position < ie[i].position)
 				j++;
 			if (j == nb || b[j].position != ie[i].position || ie[i].position >= log_size)
@@ -262,6 +266,8 @@ static void verify_indexes(struct verify *v, const char *dir, int64_t base,
 				problem(v, at, "timeindex entry %zu goes backwards", i);
 				continue;
 			}
+			if (te[i].offset > last && torn)
+				continue;
 			if (te[i].offset > last) {
 				problem(v, at, "timeindex entry %zu names offset %" PRId64
 				        ", past the segment's last offset %" PRId64, i,
@@ -306,6 +312,7 @@ static int verify_segment(struct verify *v, const char *dir, int64_t base,
 		        "this segment", *expect, base - 1);
 	int64_t prev = base - 1;
 	uint64_t end = 0;
+	int torn = 0;
 	for (;;) {
 		const uint8_t *b;
 		mq_batch_info info;
@@ -313,10 +320,13 @@ static int verify_segment(struct verify *v, const char *dir, int64_t base,
 		if (rc == 0) {
 			/* In the last segment an incomplete batch is "not yet written"
 			 * (or a torn tail the next writer truncates): not a problem. */
-			if (sc.eof_at != UINT64_MAX && sc.pos < sc.eof_at && !last_segment)
-				problem(v, sc.pos, "incomplete batch: %" PRIu64 " bytes after the "
-				        "last complete batch of a closed segment",
-				        sc.eof_at - sc.pos);
+			if (sc.eof_at != UINT64_MAX && sc.pos < sc.eof_at) {
+				if (!last_segment)
+					problem(v, sc.pos, "incomplete batch: %" PRIu64 " bytes after "
+					        "the last complete batch of a closed segment",
+					        sc.eof_at - sc.pos);
+				torn = last_segment;
+			}
 			break;
 		}
 		if (rc == MQ_ECORRUPT) {
@@ -370,7 +380,7 @@ static int verify_segment(struct verify *v, const char *dir, int64_t base,
 	mq_scan_free(&sc);
 	close(fd);
 	if (rc >= 0 || rc == MQ_ECORRUPT) {
-		verify_indexes(v, dir, base, refs, nb, end);
+		verify_indexes(v, dir, base, refs, nb, end, torn);
 		rc = MQ_OK;
 	}
 	if (prev >= base)
