@@ -643,7 +643,7 @@ int main(int argc, char **argv)
 	int print = 0, nowait = 0;
 	int64_t batch_bytes = 1048576, partitions = 0;
 	struct producer_opts po;
-	mq_env *env;
+	static mq_env *env; /* static: still reachable when die() exits */
 
 	tool_init("mq-produce");
 	while ((c = getopt_long(argc, argv, "d:D:0K:k:H:Zp:nhV", longopts,

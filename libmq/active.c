@@ -91,7 +91,8 @@ static int account(mq_segstate *s, const mq_batch_info *in, struct rebuild *rb)
 	}
 	s->bytes_since_index += len;
 	s->size = in->position + len;
-	s->next_offset = in->last_offset + 1;
+	s->next_offset = in->last_offset < INT64_MAX ? in->last_offset + 1
+	                                            : INT64_MAX;
 	return MQ_OK;
 }
 
@@ -140,7 +141,7 @@ static int scan(mq_segstate *s, uint64_t start, int64_t expected,
 		if (info.base_offset < expected ||
 		    (!s->allow_gaps && expected != INT64_MIN &&
 		     info.base_offset != expected) ||
-		    info.base_offset < s->base ||
+		    info.base_offset < s->base || info.last_offset == INT64_MAX ||
 		    info.last_offset - s->base > INT32_MAX) {
 			*bad_pos = sc.pos;
 			*bad_why = "batch offset out of sequence";

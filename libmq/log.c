@@ -302,6 +302,11 @@ int mq_append(mq_topic *t, int32_t p, mq_batch *b, int flags,
 		return mq_fail_prefix(rc, "topic '%s' partition %d", t->name, p);
 	}
 	int64_t first = part->seg.next_offset;
+	if (first > INT64_MAX - b->count) {
+		mq_unlock(lock);
+		return mq_fail(MQ_ERANGE, "topic '%s' partition %d: offsets exhausted",
+		               t->name, p);
+	}
 	mq_batch_set_base_offset(b->enc, first);
 	rc = mq_segstate_append(&part->seg, b->enc, len);
 	if (rc < 0) {

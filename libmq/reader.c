@@ -389,7 +389,7 @@ static int find_time(mq_reader *r, int64_t base, int64_t ts)
 	    mq_timeindex_load(path, base, &te, &nt) == 0) {
 		nt = mq_timeindex_sane(te, nt);
 		ssize_t j = mq_timeindex_below(te, nt, ts);
-		if (j >= 0) {
+		if (j >= 0 && te[j].offset < INT64_MAX) {
 			/* Every record up to te[j].offset is older than ts. */
 			from = te[j].offset + 1;
 			struct stat st;
