@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "error.h"
@@ -146,6 +147,16 @@ static int fill(mq_scan *s, size_t need)
 		s->buf.len = 0;
 	}
 	s->buf_start = s->pos;
+	if (need > SCAN_CHUNK) {
+		/* Do not allocate what a (possibly damaged) header claims
+		 * before the file is known to hold it. */
+		struct stat st;
+		if (fstat(s->fd, &st) == 0 && (uint64_t)st.st_size < s->pos + need) {
+			s->eof_at = (uint64_t)st.st_size;
+			s->buf.len = 0;
+			return 0;
+		}
+	}
 	size_t want = need > SCAN_CHUNK ? need : SCAN_CHUNK;
 	if (s->buf.len < want) {
 		int rc = mq_buf_reserve(&s->buf, want - s->buf.len);
