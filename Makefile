@@ -100,7 +100,7 @@ install: all
 	for m in man/*.3; do [ -e "$$m" ] && install -m 644 $$m $(DESTDIR)$(MANDIR)/man3; done; true
 	for m in man/*.5; do [ -e "$$m" ] && install -m 644 $$m $(DESTDIR)$(MANDIR)/man5; done; true
 	for m in man/*.7; do [ -e "$$m" ] && install -m 644 $$m $(DESTDIR)$(MANDIR)/man7; done; true
-	for c in completions/*.bash; do [ -e "$$c" ] && install -m 644 $$c $(DESTDIR)$(BASHCOMPDIR)/$$(basename $$c .bash); done; true
+	for t in $(TOOLS); do install -m 644 completions/mq.bash $(DESTDIR)$(BASHCOMPDIR)/$$(basename $$t); done
 	for c in completions/_*; do [ -e "$$c" ] && install -m 644 $$c $(DESTDIR)$(ZSHCOMPDIR); done; true
 
 clean:
