@@ -295,26 +295,7 @@ static int build_map(const struct plan *pl, mq_keymap *m, int64_t from,
 /* lock_cleaner takes the partition's cleaner lock (a flock). */
 static int lock_cleaner(const char *dir, int flags)
 {
-	char path[PATH_MAX];
-	if (snprintf(path, sizeof path, "%s/%s", dir, MQ_CLEANER_LOCK_FILE) >=
-	    (int)sizeof path)
-		return mq_fail(MQ_EINVAL, "path too long: %s", dir);
-	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
-	if (fd < 0)
-		return mq_fail(MQ_EIO, "cannot open '%s'", path);
-	int op = LOCK_EX | ((flags & MQ_NOWAIT) ? LOCK_NB : 0);
-	while (flock(fd, op) < 0) {
-		if (errno == EINTR)
-			continue;
-		int e = errno;
-		close(fd);
-		errno = e;
-		if (e == EWOULDBLOCK)
-			return mq_fail(MQ_EBUSY, "'%s' is locked by another "
-			               "mq-compact", path);
-		return mq_fail(MQ_EIO, "cannot lock '%s'", path);
-	}
-	return fd;
+	return mq_lock_file(dir, MQ_CLEANER_LOCK_FILE, flags, "another mq-compact");
 }
 
 /* recover settles what a crashed cleaner left, under the writer lock. */

@@ -13,9 +13,14 @@
 
 int mq_lock_dir(const char *dir, int flags)
 {
+	return mq_lock_file(dir, MQ_LOCK_FILE, flags, "another process");
+}
+
+int mq_lock_file(const char *dir, const char *name, int flags,
+                 const char *holder)
+{
 	char path[PATH_MAX];
-	if (snprintf(path, sizeof path, "%s/%s", dir, MQ_LOCK_FILE) >=
-	    (int)sizeof path)
+	if (snprintf(path, sizeof path, "%s/%s", dir, name) >= (int)sizeof path)
 		return mq_fail(MQ_EINVAL, "path too long: %s", dir);
 	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
 	if (fd < 0)
@@ -28,7 +33,7 @@ int mq_lock_dir(const char *dir, int flags)
 		close(fd);
 		errno = e;
 		if (e == EWOULDBLOCK)
-			return mq_fail(MQ_EBUSY, "'%s' is locked by another process", path);
+			return mq_fail(MQ_EBUSY, "'%s' is locked by %s", path, holder);
 		return mq_fail(MQ_EIO, "cannot lock '%s'", path);
 	}
 	return fd;

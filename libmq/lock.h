@@ -14,6 +14,14 @@
  */
 int mq_lock_dir(const char *dir, int flags);
 
+/*
+ * mq_lock_file is mq_lock_dir for the lock file DIR/NAME; holder names who
+ * holds it in the MQ_EBUSY message ("another process", "another
+ * mq-compact").
+ */
+int mq_lock_file(const char *dir, const char *name, int flags,
+                 const char *holder);
+
 /* mq_unlock releases and closes a descriptor from mq_lock_dir. */
 void mq_unlock(int fd);
 
