@@ -24,7 +24,6 @@
 #include "internal.h"
 #include "lock.h"
 
-#define ADMIN_LOCK MQ_META_DIR "/admin.lock"
 
 static const char *const first_segment[] = {
 	"00000000000000000000.log",
@@ -68,31 +67,15 @@ static int mkdir_durable(const char *dir, const char *parent)
  */
 static int admin_lock(mq_env *env, int flags)
 {
-	char meta[PATH_MAX], topics[PATH_MAX], path[PATH_MAX];
+	char meta[PATH_MAX], topics[PATH_MAX];
 	int rc;
 	if ((rc = pathf(meta, "%s/%s", env->path, MQ_META_DIR)) < 0 ||
-	    (rc = pathf(topics, "%s/%s", env->path, MQ_TOPICS_DIR)) < 0 ||
-	    (rc = pathf(path, "%s/%s", env->path, ADMIN_LOCK)) < 0)
+	    (rc = pathf(topics, "%s/%s", env->path, MQ_TOPICS_DIR)) < 0)
 		return rc;
 	if ((rc = mkdir_durable(meta, env->path)) < 0 ||
 	    (rc = mkdir_durable(topics, meta)) < 0)
 		return rc;
-	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
-	if (fd < 0)
-		return mq_fail(MQ_EIO, "cannot open '%s'", path);
-	int op = LOCK_EX | ((flags & MQ_NOWAIT) ? LOCK_NB : 0);
-	while (flock(fd, op) < 0) {
-		if (errno == EINTR)
-			continue;
-		int e = errno;
-		close(fd);
-		errno = e;
-		if (e == EWOULDBLOCK)
-			return mq_fail(MQ_EBUSY, "'%s' is locked by another "
-			               "process", path);
-		return mq_fail(MQ_EIO, "cannot lock '%s'", path);
-	}
-	return fd;
+	return mq_lock_file(meta, "admin.lock", flags, "another process");
 }
 
 static int conf_path(mq_env *env, const char *name, char *buf)
