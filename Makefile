@@ -20,7 +20,7 @@ CC       ?= cc
 CFLAGS   ?= -O2 -g
 WARN      = -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wno-unused-parameter
 CPPFLAGS += -D_GNU_SOURCE -Ilibmq
-LDLIBS    = -lz -linih
+LDLIBS    = -lz -linih -pthread
 
 ifeq ($(SANITIZE),1)
 BUILD    ?= build-san

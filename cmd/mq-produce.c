@@ -144,9 +144,10 @@ static void fatal(int rc)
 		    "max.message.bytes (%" PRId64 ") of topic '%s'",
 		    pr.failed_recno, max_bytes, mq_topic_name(topic));
 	/* Whatever was appended before the failure is made durable. */
-	const char *msg = mq_errmsg();
-	char copy[512];
+	const char *msg = *pr.errmsg ? pr.errmsg : mq_errmsg();
+	char copy[1024];
 	snprintf(copy, sizeof copy, "%s", *msg ? msg : mq_strerror(rc));
+	producer_stop(&pr);
 	if (pr.sync_mode != PR_SYNC_NONE)
 		mq_sync(topic);
 	die(exit_code_for(rc), "%s", copy);
@@ -259,6 +260,7 @@ static size_t fill(struct input *in)
 		return 0;
 	}
 	end += (size_t)n;
+	producer_tick(&pr);
 	return (size_t)n;
 }
 
@@ -272,11 +274,28 @@ static const char *find(const char *p, size_t len, const char *d, size_t dl)
 
 /* Checks record r (its key and headers set), picks its partition (part
  * -1: by key or round-robin) and hands it to the producer. */
+/* An upper bound of mq_record_bytes(r) from its lengths alone (every
+ * varint at its widest), so the exact size is computed only near the
+ * limit. */
+static size_t record_bound(const mq_record *r)
+{
+	size_t n = 61 + 5 + 1 + 10 + 5 + 5 + 5 + 5;
+
+	n += (r->key_len > 0 ? (size_t)r->key_len : 0) +
+	    (r->value_len > 0 ? (size_t)r->value_len : 0);
+	for (size_t i = 0; i < r->header_count; i++)
+		n += 10 + r->headers[i].key_len + (r->headers[i].value_len > 0 ?
+		    (size_t)r->headers[i].value_len : 0);
+	return n;
+}
+
 static void submit(const struct input *in, mq_record *r, int64_t part)
 {
-	size_t rb = mq_record_bytes(r);
+	size_t rb = record_bound(r);
 	int rc;
 
+	if ((int64_t)rb > max_bytes)
+		rb = mq_record_bytes(r);
 	if ((int64_t)rb > max_bytes)
 		return bad_record(in, "%zu bytes exceeds max.message.bytes "
 		    "(%" PRId64 ") of topic '%s'", rb, max_bytes,

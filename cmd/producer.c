@@ -1,20 +1,23 @@
 /*
  * producer.c - batching records per partition and appending them.
  *
- * A partition's pending records live in one growable buffer, each as a
- * fixed header followed by its bytes:
+ * Each partition fills one mq_batch at a time.  A batch that is full (or
+ * flushed) becomes a job in a small ring shared with the writer thread:
  *
- *	int64 recno, int64 timestamp, int32 key_len, int32 value_len,
- *	uint32 header_count, key, value,
- *	header_count x (uint32 name_len, int32 value_len, name, value)
+ *	ring[head .. done)   appended by the writer, waiting for the caller
+ *	                     to note their offsets and reuse their batches
+ *	ring[done .. tail)   waiting for the writer
  *
- * (lengths -1 for null).  The mq_batch is built from that buffer only when
- * the partition is appended, so a batch that mq_append finds too big can be
- * rebuilt in halves.  Nothing here allocates per record: buffers grow
- * geometrically and are reused.
+ * The counters only grow; a slot is ring[i % RING].  Jobs are appended in
+ * ring order, so the offsets come back in the order the records were
+ * added.  The caller's thread owns parts, the free list and the offsets
+ * queue; the writer owns the topic handle.  Nothing here allocates per
+ * record: batches are reused through the free list.
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -22,11 +25,16 @@
 #include "producer.h"
 #include "tool.h"
 
-/* Buffered bytes over all partitions above which the largest is appended. */
+/* Jobs in flight between the caller and the writer. */
+#define RING 4
+/* Bytes filling over all partitions above which the fullest is handed
+ * to the writer. */
 #define PENDING_MAX ((size_t)8 << 20)
-/* Buffer capacity over all partitions above which the biggest buffer is
- * appended and freed: together these bound the producer's memory. */
+/* High-water bytes of all live batches above which a batch coming back
+ * from the writer is freed instead of kept for reuse. */
 #define RETAINED_MAX ((size_t)16 << 20)
+/* Empty batches kept for reuse. */
+#define FREE_MAX (RING + 2)
 /* Records awaiting their offsets above which everything is synced. */
 #define QUEUE_MAX ((size_t)1 << 20)
 /* RecordBatch header size, and what a record may add to mq_record_bytes()
@@ -34,28 +42,47 @@
 #define BATCH_OVERHEAD 61
 #define RECORD_SLACK 16
 
-struct rec_hdr {
-	int64_t recno;
-	int64_t timestamp;
-	int32_t key_len;
-	int32_t value_len;
-	uint32_t header_count;
+/* A batch and the most bytes it ever held (its buffers' size, roughly). */
+struct pr_slot {
+	mq_batch *b;
+	size_t hw;
+};
+
+struct job {
+	struct pr_slot s;
+	int32_t p;
+	size_t count;
+	int64_t first_recno;
+	int64_t base;           /* set by the writer */
+	int rc;                 /* set by the writer */
+};
+
+struct pr_writer {
+	pthread_t thread;
+	int threaded;           /* 0: jobs run in the caller's thread */
+	pthread_mutex_t mu;
+	pthread_cond_t work, done_cv;
+	struct job ring[RING];
+	size_t head, done, tail;
+	int stop;               /* the caller wants the thread to end */
+	int failed;             /* a job failed: later ones are dropped */
+	int synced;             /* nothing appended since the last mq_sync */
+	int reported[];         /* per partition: recovery report printed */
 };
 
 struct span {
-	int64_t base;          /* first offset; -1: records never appended */
+	int64_t base;           /* first offset */
 	size_t count;
 };
 
 struct pr_part {
-	char *buf;
-	size_t len, cap;
-	size_t count;          /* records in buf */
-	size_t est;            /* estimated batch bytes of buf */
-	struct span *spans;    /* appended batches not yet printed */
+	struct pr_slot s;       /* the batch filling, s.b NULL if none */
+	size_t count;           /* records in it */
+	size_t est;             /* upper bound of its uncompressed bytes */
+	int64_t first_recno;
+	struct span *spans;     /* appended batches not yet printed */
 	size_t shead, slen, scap;
-	size_t sused;          /* records of spans[shead] printed */
-	int reported;          /* its recovery report was printed */
+	size_t sused;           /* records of spans[shead] printed */
 };
 
 /* mono_ms returns the monotonic clock in ms.  It cannot fail. */
@@ -67,7 +94,16 @@ int64_t mono_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* Grows *buf (capacity *cap) to hold need bytes; 0 or -1. */
+/* producer_tick reads the wall clock into pr->now.  It cannot fail. */
+void producer_tick(struct producer *pr)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	pr->now = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Grows *buf (capacity *cap) to hold need elements; 0 or -1. */
 static int grow(void **buf, size_t *cap, size_t need, size_t elem)
 {
 	size_t n = *cap ? *cap : 16;
@@ -84,57 +120,155 @@ static int grow(void **buf, size_t *cap, size_t need, size_t elem)
 	return 0;
 }
 
-/* producer_open prepares pr; MQ_ECODEC or MQ_ENOMEM on failure. */
-int producer_open(struct producer *pr, mq_topic *t,
-                  const struct producer_opts *o)
+/* ---------------------------------------------------------------- */
+/* The writer: appends jobs in order, stops at the first failure.    */
+
+/* Appends job j; on failure leaves its message in pr->errmsg. */
+static void run_job(struct producer *pr, struct job *j)
 {
-	const mq_config *cfg = mq_topic_config(t);
+	struct pr_writer *w = pr->w;
+	mq_batch *b = j->s.b;
 	int rc;
 
-	memset(pr, 0, sizeof *pr);
-	pr->topic = t;
-	pr->nparts = mq_topic_partitions(t);
-	pr->compression = o->compression;
-	pr->sync_mode = o->sync_mode;
-	pr->append_flags = o->append_flags;
-	pr->offsets = o->offsets;
-	pr->batch_cap = o->batch_bytes;
-	if (cfg->max_message_bytes > 0 &&
-	    pr->batch_cap > (size_t)cfg->max_message_bytes)
-		pr->batch_cap = (size_t)cfg->max_message_bytes;
-	pr->synced = 1;
-	pr->failed_recno = -1;
-	if ((rc = mq_batch_new(o->compression, &pr->batch)) < 0)
-		return rc;
-	if (!(pr->parts = calloc((size_t)pr->nparts, sizeof *pr->parts)))
-		return MQ_ENOMEM;
-	return 0;
-}
-
-/* producer_close frees what pr holds, appending nothing. */
-void producer_close(struct producer *pr)
-{
-	if (pr->parts) {
-		for (int32_t i = 0; i < pr->nparts; i++) {
-			free(pr->parts[i].buf);
-			free(pr->parts[i].spans);
-		}
+	rc = mq_append(pr->topic, j->p, b, pr->append_flags, &j->base);
+	if (rc == MQ_ETOOBIG && pr->compression != MQ_COMPRESSION_NONE) {
+		/* Compression made it grow past the limit; uncompressed it
+		 * fits, as batches are cut by their uncompressed size. */
+		mq_batch_set_compression(b, MQ_COMPRESSION_NONE);
+		rc = mq_append(pr->topic, j->p, b, pr->append_flags, &j->base);
+		mq_batch_set_compression(b, pr->compression);
 	}
-	free(pr->parts);
-	mq_batch_free(pr->batch);
-	mq_batch_free(pr->plain);
-	free(pr->hdrs);
-	free(pr->queue);
-	memset(pr, 0, sizeof *pr);
+	if (rc == MQ_OK) {
+		const char *rep = mq_recovery_report(pr->topic, j->p);
+		if (rep && !w->reported[j->p]) {
+			/* A crashed writer left a torn tail that this
+			 * append dropped. */
+			warnx("warning: recovered %s", rep);
+			w->reported[j->p] = 1;
+		}
+		w->synced = 0;
+		if (pr->sync_mode == PR_SYNC_BATCH &&
+		    (rc = mq_sync(pr->topic)) == MQ_OK)
+			w->synced = 1;
+	}
+	if (rc < 0)
+		snprintf(pr->errmsg, sizeof pr->errmsg, "%s",
+		    *mq_errmsg() ? mq_errmsg() : mq_strerror(rc));
+	j->rc = rc;
 }
 
-/* producer_deadline says when pending records are due, or -1. */
-int64_t producer_deadline(const struct producer *pr, int64_t linger_ms)
+/* The writer thread: runs jobs until told to stop. */
+static void *writer_main(void *arg)
 {
-	if (!pr->pending_records)
-		return -1;
-	return pr->pending_since + linger_ms;
+	struct producer *pr = arg;
+	struct pr_writer *w = pr->w;
+
+	pthread_mutex_lock(&w->mu);
+	for (;;) {
+		while (w->done == w->tail && !w->stop)
+			pthread_cond_wait(&w->work, &w->mu);
+		if (w->done == w->tail || w->stop)
+			break;
+		struct job *j = &w->ring[w->done % RING];
+		int failed = w->failed;
+		pthread_mutex_unlock(&w->mu);
+		if (failed)
+			j->rc = MQ_EINVAL; /* dropped after a failure */
+		else
+			run_job(pr, j);
+		pthread_mutex_lock(&w->mu);
+		if (j->rc < 0)
+			w->failed = 1;
+		w->done++;
+		pthread_cond_signal(&w->done_cv);
+	}
+	pthread_mutex_unlock(&w->mu);
+	return NULL;
 }
+
+/* Starts the writer thread with every signal blocked in it, so signals
+ * reach the caller's thread.  Without a thread, jobs run inline. */
+static void writer_start(struct producer *pr)
+{
+	struct pr_writer *w = pr->w;
+	sigset_t all, old;
+
+	pthread_mutex_init(&w->mu, NULL);
+	pthread_cond_init(&w->work, NULL);
+	pthread_cond_init(&w->done_cv, NULL);
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	w->threaded = pthread_create(&w->thread, NULL, writer_main, pr) == 0;
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+}
+
+/* producer_stop ends the writer thread after its current job. */
+void producer_stop(struct producer *pr)
+{
+	struct pr_writer *w = pr->w;
+
+	if (!w || !w->threaded)
+		return;
+	pthread_mutex_lock(&w->mu);
+	w->stop = 1;
+	pthread_cond_signal(&w->work);
+	pthread_mutex_unlock(&w->mu);
+	pthread_join(w->thread, NULL);
+	w->threaded = 0;
+	/* Jobs the thread did not start are dropped. */
+	for (; w->tail > w->done; w->tail--) {
+		struct job *j = &w->ring[(w->tail - 1) % RING];
+		pr->retained -= j->s.hw;
+		mq_batch_free(j->s.b);
+		j->s.b = NULL;
+	}
+	w->failed = 1;
+}
+
+/* Hands job slot tail to the writer (or runs it, without a thread). */
+static void writer_push(struct producer *pr)
+{
+	struct pr_writer *w = pr->w;
+
+	if (!w->threaded) {
+		struct job *j = &w->ring[w->tail % RING];
+		w->tail++;
+		if (w->failed)
+			j->rc = MQ_EINVAL;
+		else
+			run_job(pr, j);
+		if (j->rc < 0)
+			w->failed = 1;
+		w->done++;
+		return;
+	}
+	pthread_mutex_lock(&w->mu);
+	w->tail++;
+	pthread_cond_signal(&w->work);
+	pthread_mutex_unlock(&w->mu);
+}
+
+/* Waits until the writer has finished at least `until` jobs in all (or
+ * all of them, until == SIZE_MAX) and returns how many it finished. */
+static size_t writer_wait(struct producer *pr, size_t until)
+{
+	struct pr_writer *w = pr->w;
+	size_t done;
+
+	if (!w->threaded)
+		return w->done;
+	pthread_mutex_lock(&w->mu);
+	if (until == SIZE_MAX)
+		until = w->tail;
+	while (w->done < until)
+		pthread_cond_wait(&w->done_cv, &w->mu);
+	done = w->done;
+	pthread_mutex_unlock(&w->mu);
+	return done;
+}
+
+/* ---------------------------------------------------------------- */
+/* Offsets.                                                          */
 
 /* Writes the offsets of queued records whose batches are appended; they
  * are durable by the time this is called. */
@@ -150,8 +284,8 @@ static int print_offsets(struct producer *pr)
 		if (!pp->slen)
 			break;
 		struct span *s = &pp->spans[pp->shead];
-		if (s->base >= 0 && fprintf(pr->offsets, "%" PRId32 "\t%" PRId64
-		    "\n", p, s->base + (int64_t)pp->sused) < 0)
+		if (fprintf(pr->offsets, "%" PRId32 "\t%" PRId64 "\n", p,
+		    s->base + (int64_t)pp->sused) < 0)
 			goto fail;
 		if (++pp->sused == s->count) {
 			pp->sused = 0;
@@ -173,7 +307,7 @@ fail:
 	return MQ_EIO;
 }
 
-/* Remembers that count records of partition p start at base (-1: none). */
+/* Remembers that count records of partition p start at base. */
 static int push_span(struct producer *pr, int32_t p, int64_t base,
                      size_t count)
 {
@@ -190,216 +324,6 @@ static int push_span(struct producer *pr, int32_t p, int64_t base,
 	    sizeof *pp->spans) < 0)
 		return MQ_ENOMEM;
 	pp->spans[pp->shead + pp->slen++] = (struct span){ base, count };
-	return 0;
-}
-
-/* Decodes the record at *pos of a partition buffer into r, using pr->hdrs
- * for its headers, and advances *pos. */
-static int decode(struct producer *pr, const char *buf, size_t *pos,
-                  mq_record *r, int64_t *recno)
-{
-	struct rec_hdr h;
-	const char *p = buf + *pos;
-
-	memcpy(&h, p, sizeof h);
-	p += sizeof h;
-	if (grow((void **)&pr->hdrs, &pr->hdrs_cap, h.header_count + 1,
-	    sizeof *pr->hdrs) < 0)
-		return MQ_ENOMEM;
-	memset(r, 0, sizeof *r);
-	*recno = h.recno;
-	r->timestamp = h.timestamp;
-	r->key = p;
-	r->key_len = h.key_len;
-	p += h.key_len > 0 ? h.key_len : 0;
-	r->value = p;
-	r->value_len = h.value_len;
-	p += h.value_len > 0 ? h.value_len : 0;
-	for (uint32_t i = 0; i < h.header_count; i++) {
-		uint32_t nlen;
-		int32_t vlen;
-		memcpy(&nlen, p, 4);
-		memcpy(&vlen, p + 4, 4);
-		p += 8;
-		pr->hdrs[i].key = p;
-		pr->hdrs[i].key_len = nlen;
-		p += nlen;
-		pr->hdrs[i].value = p;
-		pr->hdrs[i].value_len = vlen;
-		p += vlen > 0 ? vlen : 0;
-	}
-	r->headers = pr->hdrs;
-	r->header_count = h.header_count;
-	*pos = (size_t)(p - buf);
-	return 0;
-}
-
-/* realtime_ms returns the wall clock in ms since the epoch. */
-static int64_t realtime_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* Fills b with count records from buf, starting at byte 0.  Records
- * without a timestamp of their own get the time the batch is built: one
- * clock read per batch, not per record. */
-static int build(struct producer *pr, mq_batch *b, const char *buf,
-                 size_t count, int64_t *first_recno)
-{
-	size_t pos = 0;
-	mq_record r;
-	int64_t recno, now = -1;
-	int rc;
-
-	mq_batch_reset(b);
-	for (size_t i = 0; i < count; i++) {
-		if ((rc = decode(pr, buf, &pos, &r, &recno)) < 0)
-			return rc;
-		if (i == 0)
-			*first_recno = recno;
-		if (r.timestamp == -1) {
-			if (now < 0)
-				now = realtime_ms();
-			r.timestamp = now;
-		}
-		if ((rc = mq_batch_add(b, &r)) < 0)
-			return rc;
-	}
-	return 0;
-}
-
-/* Byte length of the first n records of buf. */
-static size_t span_bytes(struct producer *pr, const char *buf, size_t n)
-{
-	size_t pos = 0;
-	mq_record r;
-	int64_t recno;
-
-	for (size_t i = 0; i < n; i++)
-		decode(pr, buf, &pos, &r, &recno);
-	return pos;
-}
-
-/* Appends count records at buf to partition p, halving on MQ_ETOOBIG. */
-static int append_records(struct producer *pr, int32_t p, const char *buf,
-                          size_t count)
-{
-	int64_t base, recno = -1;
-	mq_batch *b = pr->batch;
-	int rc;
-
-	if ((rc = build(pr, b, buf, count, &recno)) < 0)
-		return rc;
-	rc = mq_append(pr->topic, p, b, pr->append_flags, &base);
-	if (rc == MQ_ETOOBIG && count == 1 &&
-	    pr->compression != MQ_COMPRESSION_NONE) {
-		/* The record alone fits uncompressed (it was checked), but
-		 * compression made it grow: store it uncompressed. */
-		if (!pr->plain &&
-		    (rc = mq_batch_new(MQ_COMPRESSION_NONE, &pr->plain)) < 0)
-			return rc;
-		b = pr->plain;
-		if ((rc = build(pr, b, buf, count, &recno)) < 0)
-			return rc;
-		rc = mq_append(pr->topic, p, b, pr->append_flags, &base);
-	}
-	if (rc == MQ_ETOOBIG && count > 1) {
-		size_t half = count / 2, off = span_bytes(pr, buf, half);
-		mq_batch_reset(b);
-		if ((rc = append_records(pr, p, buf, half)) < 0)
-			return rc;
-		return append_records(pr, p, buf + off, count - half);
-	}
-	if (rc < 0) {
-		if (rc == MQ_ETOOBIG)
-			pr->failed_recno = recno;
-		mq_batch_reset(b);
-		return rc;
-	}
-	pr->synced = 0;
-	const char *rep = mq_recovery_report(pr->topic, p);
-	if (rep && !pr->parts[p].reported) {
-		/* A crashed writer left a torn tail that this append dropped. */
-		warnx("warning: recovered %s", rep);
-		pr->parts[p].reported = 1;
-	}
-	if ((rc = push_span(pr, p, base, count)) < 0)
-		return rc;
-	if (pr->sync_mode == PR_SYNC_BATCH) {
-		if ((rc = mq_sync(pr->topic)) < 0)
-			return rc;
-		pr->synced = 1;
-	}
-	return 0;
-}
-
-/* Appends partition p's pending records and prints what became durable. */
-static int flush_part(struct producer *pr, int32_t p)
-{
-	struct pr_part *pp = &pr->parts[p];
-	int rc;
-
-	if (!pp->count)
-		return 0;
-	rc = append_records(pr, p, pp->buf, pp->count);
-	pr->pending_bytes -= pp->len;
-	pr->pending_records -= pp->count;
-	pp->len = pp->count = 0;
-	pp->est = BATCH_OVERHEAD;
-	if (pr->retained > RETAINED_MAX / 2) {
-		pr->retained -= pp->cap;
-		free(pp->buf);
-		pp->buf = NULL;
-		pp->cap = 0;
-	}
-	if (rc < 0)
-		return rc;
-	if (pr->sync_mode != PR_SYNC_EXIT)
-		return print_offsets(pr);
-	return 0;
-}
-
-/* producer_flush appends every pending batch; it stops at the first
- * failure and returns its code. */
-int producer_flush(struct producer *pr)
-{
-	int rc;
-
-	for (int32_t p = 0; p < pr->nparts; p++)
-		if ((rc = flush_part(pr, p)) < 0)
-			return rc;
-	return 0;
-}
-
-/* Appends everything, syncs and prints: the way to empty the queue. */
-static int drain(struct producer *pr, int sync)
-{
-	int rc;
-
-	if ((rc = producer_flush(pr)) < 0)
-		return rc;
-	if (sync && !pr->synced) {
-		if ((rc = mq_sync(pr->topic)) < 0)
-			return rc;
-		pr->synced = 1;
-	}
-	return print_offsets(pr);
-}
-
-/* producer_finish appends, syncs and prints everything, or fails as
- * producer_flush does. */
-int producer_finish(struct producer *pr)
-{
-	int rc;
-
-	if ((rc = drain(pr, pr->sync_mode != PR_SYNC_NONE)) < 0)
-		return rc;
-	if (pr->offsets && fflush(pr->offsets) != 0) {
-		pr->out_errno = errno;
-		return MQ_EIO;
-	}
 	return 0;
 }
 
@@ -423,87 +347,289 @@ static int enqueue(struct producer *pr, int32_t p)
 	return 0;
 }
 
-/* producer_add queues a record, appending batches as they fill up or
- * as memory runs short; fails as producer_flush does. */
-int producer_add(struct producer *pr, int32_t p, const mq_record *r,
+/* ---------------------------------------------------------------- */
+/* Batches.                                                          */
+
+/* Gives a batch back: kept for reuse while memory allows, else freed. */
+static void put_slot(struct producer *pr, struct pr_slot s)
+{
+	if (pr->nfree < FREE_MAX && pr->retained <= RETAINED_MAX) {
+		pr->free[pr->nfree++] = s;
+		return;
+	}
+	pr->retained -= s.hw;
+	mq_batch_free(s.b);
+}
+
+/* Collects the jobs the writer finished: notes their offsets and reuses
+ * their batches.  Returns the first failure among them. */
+static int reap(struct producer *pr, size_t done)
+{
+	struct pr_writer *w = pr->w;
+	int rc = 0;
+
+	for (; w->head < done; w->head++) {
+		struct job *j = &w->ring[w->head % RING];
+		if (j->rc < 0) {
+			if (!rc) {
+				rc = j->rc;
+				if (rc == MQ_ETOOBIG)
+					pr->failed_recno = j->first_recno;
+			}
+		} else if (!rc) {
+			rc = push_span(pr, j->p, j->base, j->count);
+		}
+		mq_batch_reset(j->s.b);
+		put_slot(pr, j->s);
+		j->s.b = NULL;
+	}
+	return rc;
+}
+
+/* Hands partition p's batch to the writer, first making room in the
+ * ring.  Returns a failure of a finished job, if any. */
+static int submit_part(struct producer *pr, int32_t p)
+{
+	struct pr_writer *w = pr->w;
+	struct pr_part *pp = &pr->parts[p];
+	int rc = 0;
+
+	if (!pp->count)
+		return 0;
+	if (w->tail - w->head == RING &&
+	    (rc = reap(pr, writer_wait(pr, w->head + 1))) < 0)
+		return rc;
+	size_t bytes = mq_batch_bytes(pp->s.b);
+	if (bytes > pp->s.hw) {
+		pr->retained += bytes - pp->s.hw;
+		pp->s.hw = bytes;
+	}
+	w->ring[w->tail % RING] = (struct job){
+		.s = pp->s, .p = p, .count = pp->count,
+		.first_recno = pp->first_recno, .base = -1,
+	};
+	pr->pending_bytes -= pp->est - BATCH_OVERHEAD;
+	pr->pending_records -= pp->count;
+	pp->s = (struct pr_slot){ NULL, 0 };
+	pp->count = 0;
+	pp->est = BATCH_OVERHEAD;
+	writer_push(pr);
+	return 0;
+}
+
+/* Collects whatever the writer finished, without waiting, and prints
+ * offsets that need no sync. */
+static int poll_writer(struct producer *pr)
+{
+	struct pr_writer *w = pr->w;
+	size_t done;
+	int rc;
+
+	if (w->threaded) {
+		pthread_mutex_lock(&w->mu);
+		done = w->done;
+		pthread_mutex_unlock(&w->mu);
+	} else {
+		done = w->done;
+	}
+	if ((rc = reap(pr, done)) < 0)
+		return rc;
+	if (pr->sync_mode != PR_SYNC_EXIT)
+		return print_offsets(pr);
+	return 0;
+}
+
+/* producer_open prepares pr; MQ_ECODEC or MQ_ENOMEM on failure. */
+int producer_open(struct producer *pr, mq_topic *t,
+                  const struct producer_opts *o)
+{
+	const mq_config *cfg = mq_topic_config(t);
+	mq_batch *probe;
+	int rc;
+
+	memset(pr, 0, sizeof *pr);
+	pr->topic = t;
+	pr->nparts = mq_topic_partitions(t);
+	pr->compression = o->compression;
+	pr->sync_mode = o->sync_mode;
+	pr->append_flags = o->append_flags;
+	if (o->sync_mode == PR_SYNC_EXIT)
+		pr->append_flags |= MQ_WRITEBACK;
+	pr->offsets = o->offsets;
+	pr->batch_cap = o->batch_bytes;
+	if (cfg->max_message_bytes > 0 &&
+	    pr->batch_cap > (size_t)cfg->max_message_bytes)
+		pr->batch_cap = (size_t)cfg->max_message_bytes;
+	pr->failed_recno = -1;
+	producer_tick(pr);
+	/* Refuse a compression that cannot be written now, not later. */
+	if ((rc = mq_batch_new(o->compression, &probe)) < 0)
+		return rc;
+	pr->free = calloc(FREE_MAX, sizeof *pr->free);
+	pr->parts = calloc((size_t)pr->nparts, sizeof *pr->parts);
+	pr->w = calloc(1, sizeof *pr->w +
+	    (size_t)pr->nparts * sizeof pr->w->reported[0]);
+	if (!pr->free || !pr->parts || !pr->w) {
+		mq_batch_free(probe);
+		return MQ_ENOMEM;
+	}
+	pr->free[pr->nfree++] = (struct pr_slot){ probe, 0 };
+	for (int32_t i = 0; i < pr->nparts; i++)
+		pr->parts[i].est = BATCH_OVERHEAD;
+	pr->w->synced = 1;
+	writer_start(pr);
+	return 0;
+}
+
+/* producer_close stops the writer and frees what pr holds. */
+void producer_close(struct producer *pr)
+{
+	struct pr_writer *w = pr->w;
+
+	if (w) {
+		int had_thread = w->threaded;
+		producer_stop(pr);
+		reap(pr, w->done);
+		if (had_thread) {
+			pthread_cond_destroy(&w->work);
+			pthread_cond_destroy(&w->done_cv);
+			pthread_mutex_destroy(&w->mu);
+		}
+	}
+	if (pr->parts) {
+		for (int32_t i = 0; i < pr->nparts; i++) {
+			mq_batch_free(pr->parts[i].s.b);
+			free(pr->parts[i].spans);
+		}
+	}
+	for (size_t i = 0; i < pr->nfree; i++)
+		mq_batch_free(pr->free[i].b);
+	free(pr->free);
+	free(pr->parts);
+	free(w);
+	free(pr->queue);
+	memset(pr, 0, sizeof *pr);
+}
+
+/* producer_deadline says when pending records are due, or -1. */
+int64_t producer_deadline(const struct producer *pr, int64_t linger_ms)
+{
+	if (!pr->pending_records)
+		return -1;
+	return pr->pending_since + linger_ms;
+}
+
+/* Hands every pending batch over, waits for all, prints what is durable
+ * without a sync. */
+static int flush_all(struct producer *pr)
+{
+	int rc;
+
+	for (int32_t p = 0; p < pr->nparts; p++)
+		if ((rc = submit_part(pr, p)) < 0)
+			return rc;
+	if ((rc = reap(pr, writer_wait(pr, SIZE_MAX))) < 0)
+		return rc;
+	return 0;
+}
+
+/* producer_flush appends every pending batch and prints the offsets that
+ * are durable; it stops at the first failure and returns its code. */
+int producer_flush(struct producer *pr)
+{
+	int rc;
+
+	if ((rc = flush_all(pr)) < 0)
+		return rc;
+	if (pr->sync_mode != PR_SYNC_EXIT)
+		return print_offsets(pr);
+	return 0;
+}
+
+/* Appends everything, syncs and prints: the way to empty the queue. */
+static int drain(struct producer *pr, int sync)
+{
+	int rc;
+
+	if ((rc = flush_all(pr)) < 0)
+		return rc;
+	/* The writer is idle: the topic is ours until the next submit. */
+	if (sync && !pr->w->synced) {
+		if ((rc = mq_sync(pr->topic)) < 0) {
+			snprintf(pr->errmsg, sizeof pr->errmsg, "%s",
+			    *mq_errmsg() ? mq_errmsg() : mq_strerror(rc));
+			return rc;
+		}
+		pr->w->synced = 1;
+	}
+	return print_offsets(pr);
+}
+
+/* producer_finish appends, syncs and prints everything, or fails as
+ * producer_flush does. */
+int producer_finish(struct producer *pr)
+{
+	int rc;
+
+	if ((rc = drain(pr, pr->sync_mode != PR_SYNC_NONE)) < 0)
+		return rc;
+	if (pr->offsets && fflush(pr->offsets) != 0) {
+		pr->out_errno = errno;
+		return MQ_EIO;
+	}
+	return 0;
+}
+
+/* Hands over the fullest partition's batch. */
+static int submit_fullest(struct producer *pr)
+{
+	int32_t big = 0;
+
+	for (int32_t i = 1; i < pr->nparts; i++)
+		if (pr->parts[i].est > pr->parts[big].est)
+			big = i;
+	return submit_part(pr, big);
+}
+
+/* producer_add encodes a record into its partition's batch, handing
+ * batches to the writer as they fill up or as memory runs short; fails as
+ * producer_flush does. */
+int producer_add(struct producer *pr, int32_t p, mq_record *r,
                  size_t rbytes, int64_t recno)
 {
 	struct pr_part *pp = &pr->parts[p];
-	size_t add = rbytes - BATCH_OVERHEAD + RECORD_SLACK, need;
-	struct rec_hdr h;
-	char *o;
+	size_t add = rbytes - BATCH_OVERHEAD + RECORD_SLACK;
 	int rc;
 
-	if (pp->count && pp->est + add > pr->batch_cap &&
-	    (rc = flush_part(pr, p)) < 0)
-		return rc;
-	need = sizeof h + (r->key_len > 0 ? (size_t)r->key_len : 0) +
-	    (r->value_len > 0 ? (size_t)r->value_len : 0);
-	for (size_t i = 0; i < r->header_count; i++)
-		need += 8 + r->headers[i].key_len +
-		    (r->headers[i].value_len > 0 ?
-		    (size_t)r->headers[i].value_len : 0);
-	size_t oldcap = pp->cap;
-	if (grow((void **)&pp->buf, &pp->cap, pp->len + need, 1) < 0)
-		return MQ_ENOMEM;
-	pr->retained += pp->cap - oldcap;
-
-	h.recno = recno;
-	h.timestamp = r->timestamp;
-	h.key_len = (int32_t)r->key_len;
-	h.value_len = (int32_t)r->value_len;
-	h.header_count = (uint32_t)r->header_count;
-	o = pp->buf + pp->len;
-	memcpy(o, &h, sizeof h);
-	o += sizeof h;
-	if (r->key_len > 0)
-		o = mempcpy(o, r->key, r->key_len);
-	if (r->value_len > 0)
-		o = mempcpy(o, r->value, r->value_len);
-	for (size_t i = 0; i < r->header_count; i++) {
-		const mq_header *hd = &r->headers[i];
-		uint32_t nlen = (uint32_t)hd->key_len;
-		int32_t vlen = (int32_t)hd->value_len;
-		memcpy(o, &nlen, 4);
-		memcpy(o + 4, &vlen, 4);
-		o = mempcpy(o + 8, hd->key, nlen);
-		if (vlen > 0)
-			o = mempcpy(o, hd->value, vlen);
+	if (pp->count && pp->est + add > pr->batch_cap) {
+		if ((rc = submit_part(pr, p)) < 0 ||
+		    (rc = poll_writer(pr)) < 0)
+			return rc;
 	}
-	if (!pp->count)
-		pp->est = BATCH_OVERHEAD;
+	if (!pp->s.b) {
+		if (pr->nfree)
+			pp->s = pr->free[--pr->nfree];
+		else if ((rc = mq_batch_new(pr->compression, &pp->s.b)) < 0)
+			return rc;
+		pp->first_recno = recno;
+	}
+	if (r->timestamp == -1)
+		r->timestamp = pr->now;
+	if ((rc = mq_batch_add(pp->s.b, r)) < 0)
+		return rc;
 	pp->est += add;
-	pp->len += need;
 	pp->count++;
 	if (!pr->pending_records)
 		pr->pending_since = mono_ms();
 	pr->pending_records++;
-	pr->pending_bytes += need;
+	pr->pending_bytes += add;
 	if (pr->offsets && (rc = enqueue(pr, p)) < 0)
 		return rc;
 
-	/* Bound memory: append the fullest buffers, then free the biggest
-	 * ones.  Each round empties or frees one buffer, so both end. */
-	while (pr->pending_bytes > PENDING_MAX) {
-		int32_t big = 0;
-		for (int32_t i = 1; i < pr->nparts; i++)
-			if (pr->parts[i].len > pr->parts[big].len)
-				big = i;
-		if ((rc = flush_part(pr, big)) < 0)
+	/* Bound memory: hand over the fullest batches. */
+	while (pr->pending_bytes > PENDING_MAX)
+		if ((rc = submit_fullest(pr)) < 0)
 			return rc;
-	}
-	while (pr->retained > RETAINED_MAX) {
-		int32_t big = 0;
-		for (int32_t i = 1; i < pr->nparts; i++)
-			if (pr->parts[i].cap > pr->parts[big].cap)
-				big = i;
-		if ((rc = flush_part(pr, big)) < 0)
-			return rc;
-		pr->retained -= pr->parts[big].cap;
-		free(pr->parts[big].buf);
-		pr->parts[big].buf = NULL;
-		pr->parts[big].cap = 0;
-	}
 	if (pr->qlen >= QUEUE_MAX)
 		return drain(pr, pr->sync_mode != PR_SYNC_NONE);
 	return 0;

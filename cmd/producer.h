@@ -2,13 +2,23 @@
  * producer.h - batching records per partition and appending them, for
  * mq-produce.
  *
- * Records handed to producer_add are copied into a per-partition buffer and
- * appended as one RecordBatch per partition when the batch is full, when
- * the caller flushes (end of input, linger time up) or when the buffers of
- * all partitions together grow past a memory bound.  A batch that turns out
- * too big for max.message.bytes is split and appended in parts.  With an
- * offsets stream the producer prints "PARTITION\tOFFSET" per record, in the
- * order the records were added, once they are durable under the sync mode.
+ * Records handed to producer_add are encoded straight into the RecordBatch
+ * of their partition (one copy of their bytes).  A full batch is handed to
+ * a writer thread, which appends it (and fsyncs it under --sync=batch)
+ * while the caller goes on reading and encoding: input parsing and the
+ * write(2)s overlap.  Batches are also handed over when the caller flushes
+ * (end of input, linger time up) or when the records pending over all
+ * partitions grow past a memory bound.  A batch that compression made too
+ * big for max.message.bytes is stored uncompressed (it always fits that
+ * way: batches are cut by their uncompressed size).  With an offsets stream
+ * the producer prints "PARTITION\tOFFSET" per record, in the order the
+ * records were added, once they are durable under the sync mode.
+ *
+ * Only the caller's thread calls these functions; the writer thread is
+ * private to producer.c.  The topic handle belongs to the writer thread
+ * between producer_open and producer_close except while producer_flush,
+ * producer_finish or producer_stop hold it idle, so the caller touches it
+ * only after one of those returned.
  */
 #ifndef MQ_PRODUCER_H
 #define MQ_PRODUCER_H
@@ -21,6 +31,8 @@
 enum { PR_SYNC_EXIT, PR_SYNC_BATCH, PR_SYNC_NONE };
 
 struct pr_part;
+struct pr_writer;
+struct pr_slot;
 
 struct producer {
 	mq_topic *topic;
@@ -30,24 +42,23 @@ struct producer {
 	int append_flags;       /* 0 or MQ_NOWAIT */
 	size_t batch_cap;       /* min(batch bytes, max.message.bytes) */
 	FILE *offsets;          /* NULL, or where offsets are printed */
+	int64_t now;            /* timestamp for records without one */
 
 	struct pr_part *parts;
-	mq_batch *batch;        /* built from a partition's buffer */
-	mq_batch *plain;        /* uncompressed, for a lone record that
-				 * grows past the limit when compressed */
-	mq_header *hdrs;        /* scratch for rebuilding records */
-	size_t hdrs_cap;
-	size_t pending_bytes;   /* bytes buffered over all partitions */
+	struct pr_writer *w;
+	struct pr_slot *free;   /* empty batches ready for reuse */
+	size_t nfree;
+	size_t retained;        /* high-water bytes of all live batches */
+	size_t pending_bytes;   /* batch bytes filling over all partitions */
 	size_t pending_records;
-	size_t retained;        /* capacity of all partition buffers */
 	int64_t pending_since;  /* monotonic ms of the oldest pending record */
-	int synced;             /* nothing appended since the last mq_sync */
 
 	int32_t *queue;         /* partitions of records not yet printed */
 	size_t qhead, qlen, qcap;
 
-	int64_t failed_recno;   /* the record a failed append could not take */
+	int64_t failed_recno;   /* first record of a batch that did not fit */
 	int out_errno;          /* errno of a failed write to offsets */
+	char errmsg[1024];      /* why the writer failed, or "" */
 };
 
 struct producer_opts {
@@ -59,27 +70,37 @@ struct producer_opts {
 };
 
 /*
- * producer_open prepares pr to append to topic t.  Fails with MQ_ECODEC if
- * the compression cannot be written, or MQ_ENOMEM.
+ * producer_open prepares pr to append to topic t and starts its writer
+ * thread (if no thread can be started, batches are appended by the caller's
+ * thread instead).  Fails with MQ_ECODEC if the compression cannot be
+ * written, or MQ_ENOMEM.
  */
 int producer_open(struct producer *pr, mq_topic *t,
                   const struct producer_opts *o);
 
 /*
- * producer_add queues record r (whose mq_record_bytes() is rbytes, already
- * checked against max.message.bytes) for partition p; recno numbers it for
- * messages.  It may append batches on the way, so it fails as
- * producer_flush does; on failure the record may or may not be queued.
+ * producer_add encodes record r into partition p's batch; rbytes is at
+ * least its mq_record_bytes() (an upper bound will do), already checked
+ * against max.message.bytes; recno numbers it for messages.  A timestamp of
+ * -1 is replaced by pr->now in *r itself (r is the caller's scratch, so no
+ * copy of it is made per record).  It may hand
+ * batches to the writer and collect finished ones on the way, so it fails
+ * as producer_flush does; on failure the record may or may not be queued.
  */
-int producer_add(struct producer *pr, int32_t p, const mq_record *r,
+int producer_add(struct producer *pr, int32_t p, mq_record *r,
                  size_t rbytes, int64_t recno);
 
+/* producer_tick sets pr->now to the wall clock: the timestamp records
+ * without one get.  Called once per input read, not per record. */
+void producer_tick(struct producer *pr);
+
 /*
- * producer_flush appends every pending batch, syncs under PR_SYNC_BATCH,
- * and prints the offsets that are durable.  Returns 0, or the MQ_E* code of
- * the failed append or sync (mq_errmsg() tells why; for MQ_ETOOBIG
- * pr->failed_recno names the record), or MQ_EIO with pr->out_errno set if
- * writing offsets failed.
+ * producer_flush hands every pending batch to the writer, waits until all
+ * are appended (and synced under PR_SYNC_BATCH), and prints the offsets
+ * that are durable.  Returns 0, or the MQ_E* code of the failed append or
+ * sync (pr->errmsg tells why; for MQ_ETOOBIG pr->failed_recno names the
+ * first record of the batch), or MQ_EIO with pr->out_errno set if writing
+ * offsets failed.  After a failure nothing more is appended.
  */
 int producer_flush(struct producer *pr);
 
@@ -97,7 +118,16 @@ int64_t producer_deadline(const struct producer *pr, int64_t linger_ms);
  */
 int producer_finish(struct producer *pr);
 
-/* producer_close frees everything pr holds; it appends nothing. */
+/*
+ * producer_stop waits for the batch the writer is appending, drops the
+ * batches not yet started and ends the writer thread, so that the caller
+ * may use the topic (for a last mq_sync before exiting on an error).
+ * Idempotent; cannot fail.
+ */
+void producer_stop(struct producer *pr);
+
+/* producer_close stops the writer and frees everything pr holds; it
+ * appends nothing more. */
 void producer_close(struct producer *pr);
 
 /* mono_ms returns CLOCK_MONOTONIC in milliseconds. */
