@@ -40,6 +40,20 @@ int mq_batch_new(int compression, mq_batch **out)
 	return MQ_OK;
 }
 
+int mq_batch_set_compression(mq_batch *b, int compression)
+{
+	if (compression != MQ_COMPRESSION_NONE &&
+	    compression != MQ_COMPRESSION_GZIP)
+		return mq_fail(MQ_ECODEC,
+		               "compression codec %d is not supported for writing",
+		               compression);
+	b->compression = compression;
+	b->out.len = 0;
+	b->enc = NULL;
+	b->enc_len = 0;
+	return MQ_OK;
+}
+
 void mq_batch_free(mq_batch *b)
 {
 	if (!b)

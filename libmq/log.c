@@ -40,6 +40,8 @@ struct mq_part {
 	int64_t last_flush_ms;
 	char report[512];
 	int has_report;
+	int64_t wb_base;          /* segment of wb_from, -1: none yet */
+	uint64_t wb_from;         /* MQ_WRITEBACK: not yet started from here */
 };
 
 void mq_part_free(struct mq_part *part)
@@ -69,6 +71,7 @@ static int get_part(mq_topic *t, int32_t p, struct mq_part **out)
 		part->id = p;
 		part->seg.log_fd = part->seg.idx_fd = part->seg.tidx_fd = -1;
 		part->last_flush_ms = mq_now_ms();
+		part->wb_base = -1;
 		t->parts[p] = part;
 	}
 	*out = t->parts[p];
@@ -252,6 +255,27 @@ static int roll(struct mq_part *part)
 	return switch_segment(part, part->seg.next_offset, 0, 1);
 }
 
+/*
+ * start_writeback asks the kernel to start writing part's active segment
+ * back once 4 MiB are waiting (len bytes were just appended).  Advisory:
+ * a failure is ignored, as mq_sync reports any real I/O error.
+ */
+static void start_writeback(struct mq_part *part, size_t len)
+{
+	const uint64_t every = (uint64_t)4 << 20;
+	uint64_t end = part->seg.size;
+
+	if (part->wb_base != part->seg.base || part->wb_from > end) {
+		part->wb_base = part->seg.base;
+		part->wb_from = end >= len ? end - len : 0;
+	}
+	if (end - part->wb_from < every)
+		return;
+	sync_file_range(part->seg.log_fd, (off_t)part->wb_from,
+	                (off_t)(end - part->wb_from), SYNC_FILE_RANGE_WRITE);
+	part->wb_from = end;
+}
+
 int mq_append(mq_topic *t, int32_t p, mq_batch *b, int flags,
               int64_t *base_offset)
 {
@@ -323,6 +347,8 @@ int mq_append(mq_topic *t, int32_t p, mq_batch *b, int flags,
 	mq_unlock(lock);
 	if (rc < 0)
 		return mq_fail_prefix(rc, "topic '%s' partition %d", t->name, p);
+	if (flags & MQ_WRITEBACK)
+		start_writeback(part, len);
 	if (base_offset)
 		*base_offset = first;
 	mq_batch_reset(b);
