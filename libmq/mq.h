@@ -266,6 +266,14 @@ typedef struct mq_batch mq_batch;
  */
 int mq_batch_new(int compression, mq_batch **out);
 
+/*
+ * mq_batch_set_compression changes the compression the batch will be
+ * written with; its records are kept.  A producer uses it to store a batch
+ * uncompressed when compressing made it exceed max.message.bytes.  Fails
+ * with MQ_ECODEC as mq_batch_new does, leaving the batch unchanged.
+ */
+int mq_batch_set_compression(mq_batch *b, int compression);
+
 /* mq_batch_free frees the batch.  NULL is allowed. */
 void mq_batch_free(mq_batch *b);
 
@@ -304,6 +312,14 @@ void mq_batch_reset(mq_batch *b);
  */
 int mq_append(mq_topic *t, int32_t p, mq_batch *b, int flags,
               int64_t *base_offset);
+
+/*
+ * Flag of mq_append, besides MQ_NOWAIT: start writing the appended bytes
+ * back to disk in the background (sync_file_range(2), SYNC_FILE_RANGE_WRITE,
+ * about every 4 MiB), so that a later mq_sync has little left to wait for.
+ * It promises nothing about durability: only mq_sync does.
+ */
+enum { MQ_WRITEBACK = 0x800 };
 
 /*
  * mq_sync fsyncs every file this handle appended to since the last sync,
