@@ -1,15 +1,11 @@
 /*
  * mq-produce - append records read from files or standard input to a topic.
  *
- * Input is read in large chunks into one buffer and cut into records in
- * place (memchr/memmem for delimiters, a 4-byte length for
- * --length-prefixed, a line for --json); each record is handed to the
- * producer (producer.c), which batches per partition.  A record that grows
- * past what max.message.bytes allows is not buffered: the rest of it is
- * read and dropped while its length is counted, so memory stays bounded
- * whatever the input.
+ * framing.c reads the input and cuts it into records; here each record is
+ * split into key and value (or parsed as JSON), checked, given its
+ * partition and handed to the producer (producer.c), which batches per
+ * partition and appends on a writer thread.
  */
-#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -24,13 +20,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "framing.h"
 #include "jsonrec.h"
 #include "producer.h"
 #include "tool.h"
-
-#define CHUNK ((size_t)1 << 20)
-
-enum { FRAME_DELIM, FRAME_LENGTH, FRAME_JSON };
 
 enum {
 	OPT_LENGTH = 256, OPT_JSON, OPT_BATCH_BYTES, OPT_LINGER,
@@ -93,10 +86,9 @@ static const struct option longopts[] = {
 };
 
 /* Options. */
-static int framing = FRAME_DELIM;
-static char *delim = "\n";
-static char *delim_buf;         /* delim when given with -D */
-static size_t delim_len = 1;
+static struct framing fr = { .mode = FRAME_DELIM, .delim = "\n",
+                             .delim_len = 1 };
+static char *delim_buf;         /* fr.delim when given with -D */
 static char *kdelim;
 static size_t kdelim_len;
 static const char *fixed_key;
@@ -112,22 +104,8 @@ static mq_topic *topic;
 static struct producer pr;
 static int32_t nparts;
 static int64_t max_bytes;       /* max.message.bytes of the topic */
-static size_t raw_limit;        /* longer raw records are surely too big */
-static int64_t recno;           /* records seen so far, over all input */
 static int32_t next_rr;         /* round-robin partition for null keys */
 static int status = EXIT_OK;
-
-/* The input buffer: unconsumed bytes are buf[start, end). */
-static char *buf;
-static size_t buf_cap, start, end;
-
-struct input {
-	int fd;
-	const char *name;       /* the file, for read errors */
-	const char *label;      /* "FILE" prefix of record errors, or NULL */
-	int lingers;            /* reads may block: honour --linger-ms */
-	int eof;
-};
 
 /* Buffers for decoding a JSON line. */
 static struct jsonrec jrec;
@@ -168,9 +146,10 @@ static void bad_record(const struct input *in, const char *fmt, ...)
 	vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
 	if (in->label)
-		errorx("%s: record %" PRId64 ": %s", in->label, recno, msg);
+		errorx("%s: record %" PRId64 ": %s", in->label, fr.recno,
+		    msg);
 	else
-		errorx("record %" PRId64 ": %s", recno, msg);
+		errorx("record %" PRId64 ": %s", fr.recno, msg);
 	if (skip_invalid)
 		return;
 	if ((rc = producer_finish(&pr)) < 0)
@@ -178,31 +157,21 @@ static void bad_record(const struct input *in, const char *fmt, ...)
 	exit(EXIT_ERROR);
 }
 
+/* The framing's report of an invalid record. */
+static void bad_message(const struct input *in, const char *msg)
+{
+	bad_record(in, "%s", msg);
+}
+
+/* The framing read more input: records get the time it was read. */
+static void tick(void)
+{
+	producer_tick(&pr);
+}
+
 static const char *plural(int64_t n)
 {
 	return n == 1 ? "" : "s";
-}
-
-/* Grows buf so that CHUNK / 2 bytes fit after end, compacting first. */
-static void make_room(void)
-{
-	if (buf_cap - end >= CHUNK / 2)
-		return;
-	if (start > 0) {
-		memmove(buf, buf + start, end - start);
-		end -= start;
-		start = 0;
-	}
-	if (buf_cap - end >= CHUNK / 2)
-		return;
-	size_t n = buf_cap ? buf_cap * 2 : CHUNK;
-	while (n - end < CHUNK / 2)
-		n *= 2;
-	char *p = realloc(buf, n);
-	if (!p)
-		die(EXIT_ERROR, "out of memory");
-	buf = p;
-	buf_cap = n;
 }
 
 /* Appends pending records if the input stays quiet past the linger. */
@@ -230,46 +199,6 @@ static void linger(struct input *in)
 			fatal(rc);
 		return;
 	}
-}
-
-/* Reads more input into buf.  Returns the bytes read, 0 at the end of the
- * input or after a read error (reported; the input counts as ended). */
-static size_t fill(struct input *in)
-{
-	ssize_t n;
-
-	if (in->eof)
-		return 0;
-	make_room();
-	if (in->lingers)
-		linger(in);
-	do
-		n = read(in->fd, buf + end, buf_cap - end);
-	while (n < 0 && errno == EINTR);
-	if (n <= 0) {
-		if (n < 0) {
-			if (in->fd == 0)
-				errorx("cannot read standard input: %s",
-				    strerror(errno));
-			else
-				errorx("cannot read '%s': %s", in->name,
-				    strerror(errno));
-			status = EXIT_ERROR;
-		}
-		in->eof = 1;
-		return 0;
-	}
-	end += (size_t)n;
-	producer_tick(&pr);
-	return (size_t)n;
-}
-
-/* Finds the delimiter in len bytes at p. */
-static const char *find(const char *p, size_t len, const char *d, size_t dl)
-{
-	if (dl == 1)
-		return memchr(p, (unsigned char)*d, len);
-	return memmem(p, len, d, dl);
 }
 
 /* Checks record r (its key and headers set), picks its partition (part
@@ -315,7 +244,7 @@ static void submit(const struct input *in, mq_record *r, int64_t part)
 			next_rr = (next_rr + 1) % nparts;
 		}
 	}
-	if ((rc = producer_add(&pr, (int32_t)part, r, rb, recno)) < 0)
+	if ((rc = producer_add(&pr, (int32_t)part, r, rb, fr.recno)) < 0)
 		fatal(rc);
 }
 
@@ -328,7 +257,7 @@ static void raw_record(const struct input *in, const char *p, ssize_t len)
 	r.value = p;
 	r.value_len = len;
 	if (kdelim && len > 0 &&
-	    (k = find(p, (size_t)len, kdelim, kdelim_len))) {
+	    (k = frame_find(p, (size_t)len, kdelim, kdelim_len))) {
 		r.key = p;
 		r.key_len = k - p;
 		r.value = k + kdelim_len;
@@ -369,7 +298,7 @@ static void too_long(const struct input *in, int64_t kpos, uint64_t len)
 	int64_t klen = -1, vlen = (int64_t)len;
 	uint64_t body = 3;
 
-	if (framing == FRAME_JSON)
+	if (fr.mode == FRAME_JSON)
 		return bad_record(in, "JSON line of %" PRIu64 " bytes is too "
 		    "long for max.message.bytes (%" PRId64 ") of topic '%s'",
 		    len, max_bytes, mq_topic_name(topic));
@@ -392,154 +321,15 @@ static void too_long(const struct input *in, int64_t kpos, uint64_t len)
 	    mq_topic_name(topic));
 }
 
-/* Where the key delimiter is in the buffered start of the current record,
- * or -1. */
-static int64_t key_pos(size_t from)
-{
-	const char *k;
-
-	if (!kdelim || framing == FRAME_JSON)
-		return -1;
-	k = find(buf + from, end - from, kdelim, kdelim_len);
-	return k ? k - (buf + from) : -1;
-}
-
 static void json_record(const struct input *in, const char *line, size_t len);
 
 /* Hands one framed record to the JSON or the raw path. */
-static void record(const struct input *in, const char *p, size_t len)
+static void record(const struct input *in, const char *p, ssize_t len)
 {
-	if (framing == FRAME_JSON)
-		json_record(in, p, len);
+	if (fr.mode == FRAME_JSON)
+		json_record(in, p, (size_t)len);
 	else
-		raw_record(in, p, (ssize_t)len);
-}
-
-/* Drops the rest of an over-long delimited record, counting its bytes,
- * and reports it. */
-static void skip_delimited(struct input *in)
-{
-	int64_t kpos = key_pos(start);
-	uint64_t len = 0;
-
-	for (;;) {
-		size_t avail = end - start, keep;
-		const char *hit = find(buf + start, avail, delim, delim_len);
-
-		if (hit) {
-			len += (uint64_t)(hit - (buf + start));
-			start = (size_t)(hit - buf) + delim_len;
-			break;
-		}
-		if (in->eof) {
-			len += avail;
-			start = end;
-			break;
-		}
-		keep = avail < delim_len - 1 ? avail : delim_len - 1;
-		len += avail - keep;
-		start = end - keep;
-		fill(in);
-	}
-	too_long(in, kpos, len);
-}
-
-/* Frames records ending with the delimiter (JSON Lines: a newline); the
- * last record of the input needs none. */
-static void frame_delimited(struct input *in)
-{
-	size_t scan = 0;
-
-	for (;;) {
-		size_t avail = end - start;
-		const char *p = buf + start, *hit = NULL;
-
-		if (avail > scan)
-			hit = find(p + scan, avail - scan, delim, delim_len);
-		if (hit) {
-			recno++;
-			start += (size_t)(hit - p) + delim_len;
-			scan = 0;
-			record(in, p, (size_t)(hit - p));
-			continue;
-		}
-		if (in->eof) {
-			if (avail) {
-				recno++;
-				start = end;
-				record(in, p, avail);
-			}
-			return;
-		}
-		scan = avail >= delim_len ? avail - (delim_len - 1) : 0;
-		if (avail > raw_limit) {
-			recno++;
-			skip_delimited(in);
-			scan = 0;
-			continue;
-		}
-		fill(in);
-	}
-}
-
-/* Frames records as a 4-byte big-endian length and that many bytes; the
- * length 0xffffffff (-1) is a null record. */
-static void frame_length(struct input *in)
-{
-	for (;;) {
-		size_t avail;
-		uint32_t n;
-
-		while (end - start < 4 && fill(in))
-			;
-		if ((avail = end - start) == 0)
-			return;
-		recno++;
-		if (avail < 4) {
-			start = end;
-			return bad_record(in, "truncated length prefix: %zu of "
-			    "4 bytes", avail);
-		}
-		const unsigned char *q = (const unsigned char *)buf + start;
-		n = (uint32_t)q[0] << 24 | (uint32_t)q[1] << 16 |
-		    (uint32_t)q[2] << 8 | q[3];
-		start += 4;
-		if (n == UINT32_MAX) {
-			raw_record(in, NULL, -1);
-			continue;
-		}
-		if (n > INT32_MAX) {
-			/* The framing is lost: nothing after this can be
-			 * trusted, so the input ends here either way. */
-			start = end;
-			status = EXIT_ERROR;
-			return bad_record(in, "invalid length prefix 0x%08" PRIx32,
-			    n);
-		}
-		if (n > raw_limit) {
-			int64_t kpos = key_pos(start);
-			uint64_t left = n;
-			for (;;) {
-				size_t take = end - start < left ?
-				    end - start : (size_t)left;
-				start += take;
-				left -= take;
-				if (!left || !fill(in))
-					break;
-			}
-			too_long(in, kpos, n);
-			continue;
-		}
-		while (end - start < n && fill(in))
-			;
-		if ((avail = end - start) < n) {
-			start = end;
-			return bad_record(in, "truncated record: %zu of %" PRIu32
-			    " bytes", avail, n);
-		}
-		start += n;
-		raw_record(in, buf + start - n, (ssize_t)n);
-	}
+		raw_record(in, p, len);
 }
 
 /* Parses one JSON Lines object into a record and submits it. */
@@ -566,50 +356,6 @@ static void json_record(const struct input *in, const char *line, size_t len)
 		r.header_count += opt_nhdrs;
 	}
 	submit(in, &r, jrec.has_partition ? jrec.partition : -1);
-}
-
-/* Parses a delimiter argument with C escapes into a new buffer. */
-static char *unescape(const char *arg, size_t *len, const char *opt)
-{
-	char *out = malloc(strlen(arg) + 1), *o = out;
-	const char *s = arg;
-
-	if (!out)
-		die(EXIT_ERROR, "out of memory");
-	while (*s) {
-		if (*s != '\\') {
-			*o++ = *s++;
-			continue;
-		}
-		switch (*++s) {
-		case 'n': *o++ = '\n'; break;
-		case 't': *o++ = '\t'; break;
-		case 'r': *o++ = '\r'; break;
-		case '0': *o++ = '\0'; break;
-		case '\\': *o++ = '\\'; break;
-		case 'x':
-			if (!isxdigit((unsigned char)s[1]) ||
-			    !isxdigit((unsigned char)s[2])) {
-				free(out);
-				usage_error("invalid \\x escape in %s '%s'",
-				    opt, arg);
-			}
-			*o++ = (char)strtol((char[]){ s[1], s[2], 0 }, NULL,
-			    16);
-			s += 2;
-			break;
-		default:
-			free(out);
-			usage_error("invalid escape in %s '%s'", opt, arg);
-		}
-		s++;
-	}
-	*len = (size_t)(o - out);
-	if (!*len) {
-		free(out);
-		usage_error("empty %s", opt);
-	}
-	return out;
 }
 
 static void add_header(const char *arg)
@@ -641,20 +387,6 @@ static int64_t number_arg(const char *s, const char *opt, int64_t lo,
 	return v;
 }
 
-/* Reads one input to its end, record by record. */
-static void produce_from(struct input *in)
-{
-	struct stat st;
-
-	in->lingers = fstat(in->fd, &st) < 0 || !S_ISREG(st.st_mode);
-	in->eof = 0;
-	start = end = 0;
-	if (framing == FRAME_LENGTH)
-		frame_length(in);
-	else
-		frame_delimited(in);
-}
-
 int main(int argc, char **argv)
 {
 	const char *dir = NULL, *comp = NULL;
@@ -671,20 +403,22 @@ int main(int argc, char **argv)
 		case 'd': dir = optarg; break;
 		case 'D':
 			free(delim_buf);
-			delim = delim_buf = unescape(optarg, &delim_len,
+			fr.delim = delim_buf = frame_unescape(optarg,
+			    &fr.delim_len,
 			    "delimiter");
 			nframings++;
 			break;
 		case '0':
-			delim = "";
-			delim_len = 1;
+			fr.delim = "";
+			fr.delim_len = 1;
 			nframings++;
 			break;
-		case OPT_LENGTH: framing = FRAME_LENGTH; nframings++; break;
-		case OPT_JSON: framing = FRAME_JSON; nframings++; break;
+		case OPT_LENGTH: fr.mode = FRAME_LENGTH; nframings++; break;
+		case OPT_JSON: fr.mode = FRAME_JSON; nframings++; break;
 		case 'K':
 			free(kdelim);
-			kdelim = unescape(optarg, &kdelim_len, "key delimiter");
+			kdelim = frame_unescape(optarg, &kdelim_len,
+			    "key delimiter");
 			break;
 		case 'k': fixed_key = optarg; break;
 		case 'H': add_header(optarg); break;
@@ -736,7 +470,7 @@ int main(int argc, char **argv)
 	if (nframings > 1)
 		usage_error("only one of -D, -0, --length-prefixed and --json "
 		    "may be given");
-	if (framing == FRAME_JSON && kdelim)
+	if (fr.mode == FRAME_JSON && kdelim)
 		usage_error("--key-delimiter cannot be used with --json");
 	if (partitions && !create)
 		usage_error("--partitions needs --create");
@@ -764,12 +498,20 @@ int main(int argc, char **argv)
 		    "'%s' has %" PRId32 " partition%s)", opt_partition, name,
 		    nparts, plural(nparts));
 	max_bytes = mq_topic_config(topic)->max_message_bytes;
-	if (framing == FRAME_JSON)
-		raw_limit = (size_t)max_bytes * 6 + 65536;
-	else
-		raw_limit = (size_t)max_bytes + kdelim_len;
-	if (framing == FRAME_JSON)
-		delim = "\n", delim_len = 1;
+	if (fr.mode == FRAME_JSON) {
+		fr.raw_limit = (size_t)max_bytes * 6 + 65536;
+		fr.delim = "\n";
+		fr.delim_len = 1;
+	} else {
+		fr.raw_limit = (size_t)max_bytes + kdelim_len;
+		fr.kdelim = kdelim;
+		fr.kdelim_len = kdelim_len;
+	}
+	fr.record = record;
+	fr.too_long = too_long;
+	fr.bad = bad_message;
+	fr.idle = linger;
+	fr.fresh = tick;
 
 	memset(&po, 0, sizeof po);
 	if (comp)
@@ -801,7 +543,9 @@ int main(int argc, char **argv)
 
 	if (optind == argc) {
 		struct input in = { .fd = 0, .name = "standard input" };
-		produce_from(&in);
+		frame_input(&fr, &in);
+		if (in.failed)
+			status = EXIT_ERROR;
 	}
 	for (int i = optind; i < argc; i++) {
 		struct input in = { .name = argv[i], .label = argv[i] };
@@ -814,7 +558,9 @@ int main(int argc, char **argv)
 			status = EXIT_ERROR;
 			continue;
 		}
-		produce_from(&in);
+		frame_input(&fr, &in);
+		if (in.failed)
+			status = EXIT_ERROR;
 		if (in.fd > 0)
 			close(in.fd);
 	}
@@ -822,6 +568,7 @@ int main(int argc, char **argv)
 		fatal(rc);
 	producer_close(&pr);
 	jsonrec_free(&jrec);
+	frame_free();
 	mq_topic_close(topic);
 	mq_env_close(env);
 	return status;

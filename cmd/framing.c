@@ -1,0 +1,309 @@
+/*
+ * framing.c - reading an input and cutting it into records, for mq-produce.
+ *
+ * Input is read in large chunks into one buffer and cut into records in
+ * place (memchr/memmem for delimiters, a 4-byte length for
+ * --length-prefixed, a line for --json); each record goes to the caller's
+ * callback.  A record that grows past what max.message.bytes allows is not
+ * buffered: the rest of it is read and dropped while its length is
+ * counted, so memory stays bounded whatever the input.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "framing.h"
+#include "tool.h"
+
+#define CHUNK ((size_t)1 << 20)
+
+/* The input buffer: unconsumed bytes are buf[start, end). */
+static char *buf;
+static size_t buf_cap, start, end;
+/* The framing of the input being read. */
+static struct framing *f;
+
+/* Formats a message about the current record for f->bad. */
+__attribute__((format(printf, 2, 3)))
+static void bad(const struct input *in, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	f->bad(in, msg);
+}
+
+/* frame_free frees the input buffer. */
+void frame_free(void)
+{
+	free(buf);
+	buf = NULL;
+	buf_cap = start = end = 0;
+}
+
+/* Grows buf so that CHUNK / 2 bytes fit after end, compacting first. */
+static void make_room(void)
+{
+	if (buf_cap - end >= CHUNK / 2)
+		return;
+	if (start > 0) {
+		memmove(buf, buf + start, end - start);
+		end -= start;
+		start = 0;
+	}
+	if (buf_cap - end >= CHUNK / 2)
+		return;
+	size_t n = buf_cap ? buf_cap * 2 : CHUNK;
+	while (n - end < CHUNK / 2)
+		n *= 2;
+	char *p = realloc(buf, n);
+	if (!p)
+		die(EXIT_ERROR, "out of memory");
+	buf = p;
+	buf_cap = n;
+}
+
+/* Reads more input into buf.  Returns the bytes read, 0 at the end of the
+ * input or after a read error (reported; the input counts as ended). */
+static size_t fill(struct input *in)
+{
+	ssize_t n;
+
+	if (in->eof)
+		return 0;
+	make_room();
+	if (in->lingers && f->idle)
+		f->idle(in);
+	do
+		n = read(in->fd, buf + end, buf_cap - end);
+	while (n < 0 && errno == EINTR);
+	if (n <= 0) {
+		if (n < 0) {
+			if (in->fd == 0)
+				errorx("cannot read standard input: %s",
+				    strerror(errno));
+			else
+				errorx("cannot read '%s': %s", in->name,
+				    strerror(errno));
+			in->failed = 1;
+		}
+		in->eof = 1;
+		return 0;
+	}
+	end += (size_t)n;
+	if (f->fresh)
+		f->fresh();
+	return (size_t)n;
+}
+
+/* Where the key delimiter is in the buffered start of the current record,
+ * or -1. */
+static int64_t key_pos(size_t from)
+{
+	const char *k;
+
+	if (!f->kdelim || f->mode == FRAME_JSON)
+		return -1;
+	k = frame_find(buf + from, end - from, f->kdelim, f->kdelim_len);
+	return k ? k - (buf + from) : -1;
+}
+
+/* Drops the rest of an over-long delimited record, counting its bytes,
+ * and reports it. */
+static void skip_delimited(struct input *in)
+{
+	int64_t kpos = key_pos(start);
+	uint64_t len = 0;
+
+	for (;;) {
+		size_t avail = end - start, keep;
+		const char *hit = frame_find(buf + start, avail, f->delim,
+		    f->delim_len);
+
+		if (hit) {
+			len += (uint64_t)(hit - (buf + start));
+			start = (size_t)(hit - buf) + f->delim_len;
+			break;
+		}
+		if (in->eof) {
+			len += avail;
+			start = end;
+			break;
+		}
+		keep = avail < f->delim_len - 1 ? avail : f->delim_len - 1;
+		len += avail - keep;
+		start = end - keep;
+		fill(in);
+	}
+	f->too_long(in, kpos, len);
+}
+
+/* Frames records ending with the delimiter (JSON Lines: a newline); the
+ * last record of the input needs none. */
+static void frame_delimited(struct input *in)
+{
+	size_t scan = 0;
+
+	for (;;) {
+		size_t avail = end - start;
+		const char *p = buf + start, *hit = NULL;
+
+		if (avail > scan)
+			hit = frame_find(p + scan, avail - scan, f->delim,
+			    f->delim_len);
+		if (hit) {
+			f->recno++;
+			start += (size_t)(hit - p) + f->delim_len;
+			scan = 0;
+			f->record(in, p, hit - p);
+			continue;
+		}
+		if (in->eof) {
+			if (avail) {
+				f->recno++;
+				start = end;
+				f->record(in, p, (ssize_t)avail);
+			}
+			return;
+		}
+		scan = avail >= f->delim_len ? avail - (f->delim_len - 1) : 0;
+		if (avail > f->raw_limit) {
+			f->recno++;
+			skip_delimited(in);
+			scan = 0;
+			continue;
+		}
+		fill(in);
+	}
+}
+
+/* Frames records as a 4-byte big-endian length and that many bytes; the
+ * length 0xffffffff (-1) is a null record. */
+static void frame_length(struct input *in)
+{
+	for (;;) {
+		size_t avail;
+		uint32_t n;
+
+		while (end - start < 4 && fill(in))
+			;
+		if ((avail = end - start) == 0)
+			return;
+		f->recno++;
+		if (avail < 4) {
+			start = end;
+			return bad(in, "truncated length prefix: %zu of "
+			    "4 bytes", avail);
+		}
+		const unsigned char *q = (const unsigned char *)buf + start;
+		n = (uint32_t)q[0] << 24 | (uint32_t)q[1] << 16 |
+		    (uint32_t)q[2] << 8 | q[3];
+		start += 4;
+		if (n == UINT32_MAX) {
+			f->record(in, NULL, -1);
+			continue;
+		}
+		if (n > INT32_MAX) {
+			/* The framing is lost: nothing after this can be
+			 * trusted, so the input ends here either way. */
+			start = end;
+			in->failed = 1;
+			return bad(in, "invalid length prefix 0x%08" PRIx32,
+			    n);
+		}
+		if (n > (uint64_t)f->raw_limit) {
+			int64_t kpos = key_pos(start);
+			uint64_t left = n;
+			for (;;) {
+				size_t take = end - start < left ?
+				    end - start : (size_t)left;
+				start += take;
+				left -= take;
+				if (!left || !fill(in))
+					break;
+			}
+			f->too_long(in, kpos, n);
+			continue;
+		}
+		while (end - start < n && fill(in))
+			;
+		if ((avail = end - start) < n) {
+			start = end;
+			return bad(in, "truncated record: %zu of %" PRIu32
+			    " bytes", avail, n);
+		}
+		start += n;
+		f->record(in, buf + start - n, (ssize_t)n);
+	}
+}
+
+/* frame_input reads in to its end, handing each record to f->record. */
+void frame_input(struct framing *fr, struct input *in)
+{
+	struct stat st;
+
+	f = fr;
+	in->lingers = fstat(in->fd, &st) < 0 || !S_ISREG(st.st_mode);
+	in->eof = 0;
+	in->failed = 0;
+	start = end = 0;
+	if (f->mode == FRAME_LENGTH)
+		frame_length(in);
+	else
+		frame_delimited(in);
+}
+
+/* frame_unescape parses a delimiter argument with C escapes into a new
+ * buffer; a bad escape or an empty result is a usage error. */
+char *frame_unescape(const char *arg, size_t *len, const char *opt)
+{
+	char *out = malloc(strlen(arg) + 1), *o = out;
+	const char *s = arg;
+
+	if (!out)
+		die(EXIT_ERROR, "out of memory");
+	while (*s) {
+		if (*s != '\\') {
+			*o++ = *s++;
+			continue;
+		}
+		switch (*++s) {
+		case 'n': *o++ = '\n'; break;
+		case 't': *o++ = '\t'; break;
+		case 'r': *o++ = '\r'; break;
+		case '0': *o++ = '\0'; break;
+		case '\\': *o++ = '\\'; break;
+		case 'x':
+			if (!isxdigit((unsigned char)s[1]) ||
+			    !isxdigit((unsigned char)s[2])) {
+				free(out);
+				usage_error("invalid \\x escape in %s '%s'",
+				    opt, arg);
+			}
+			*o++ = (char)strtol((char[]){ s[1], s[2], 0 }, NULL,
+			    16);
+			s += 2;
+			break;
+		default:
+			free(out);
+			usage_error("invalid escape in %s '%s'", opt, arg);
+		}
+		s++;
+	}
+	*len = (size_t)(o - out);
+	if (!*len) {
+		free(out);
+		usage_error("empty %s", opt);
+	}
+	return out;
+}
+
