@@ -201,30 +201,43 @@ static void linger(struct input *in)
 	}
 }
 
-/* Checks record r (its key and headers set), picks its partition (part
- * -1: by key or round-robin) and hands it to the producer. */
-/* An upper bound of mq_record_bytes(r) from its lengths alone (every
- * varint at its widest), so the exact size is computed only near the
- * limit. */
-static size_t record_bound(const mq_record *r)
+/* Bytes of v as a zig-zag varint, as a record stores its lengths. */
+static uint64_t zz_size(int64_t v)
 {
-	size_t n = 61 + 5 + 1 + 10 + 5 + 5 + 5 + 5;
+	uint64_t z = ((uint64_t)v << 1) ^ (uint64_t)(v >> 63), n = 1;
 
-	n += (r->key_len > 0 ? (size_t)r->key_len : 0) +
-	    (r->value_len > 0 ? (size_t)r->value_len : 0);
-	for (size_t i = 0; i < r->header_count; i++)
-		n += 10 + r->headers[i].key_len + (r->headers[i].value_len > 0 ?
-		    (size_t)r->headers[i].value_len : 0);
+	while (z >= 0x80) {
+		z >>= 7;
+		n++;
+	}
 	return n;
 }
 
+/*
+ * record_size is mq_record_bytes(r), worked out inline for the usual
+ * record without headers: the batch header, the record's length varint,
+ * attributes, two zero deltas, key and value with their length varints,
+ * and the header count.
+ */
+static size_t record_size(const mq_record *r)
+{
+	uint64_t body;
+
+	if (r->header_count)
+		return mq_record_bytes(r);
+	body = 3 + zz_size(r->key_len) + zz_size(r->value_len) + 1;
+	body += (r->key_len > 0 ? (uint64_t)r->key_len : 0) +
+	    (r->value_len > 0 ? (uint64_t)r->value_len : 0);
+	return (size_t)(61 + zz_size((int64_t)body) + body);
+}
+
+/* Checks record r (its key and headers set), picks its partition (part
+ * -1: by key or round-robin) and hands it to the producer. */
 static void submit(const struct input *in, mq_record *r, int64_t part)
 {
-	size_t rb = record_bound(r);
+	size_t rb = record_size(r);
 	int rc;
 
-	if ((int64_t)rb > max_bytes)
-		rb = mq_record_bytes(r);
 	if ((int64_t)rb > max_bytes)
 		return bad_record(in, "%zu bytes exceeds max.message.bytes "
 		    "(%" PRId64 ") of topic '%s'", rb, max_bytes,
@@ -271,18 +284,6 @@ static void raw_record(const struct input *in, const char *p, ssize_t len)
 	r.headers = opt_hdrs;
 	r.header_count = opt_nhdrs;
 	submit(in, &r, -1);
-}
-
-/* Bytes of v as a zig-zag varint, as a record stores its lengths. */
-static uint64_t zz_size(int64_t v)
-{
-	uint64_t z = ((uint64_t)v << 1) ^ (uint64_t)(v >> 63), n = 1;
-
-	while (z >= 0x80) {
-		z >>= 7;
-		n++;
-	}
-	return n;
 }
 
 /*
