@@ -482,8 +482,12 @@ int group_consume(mq_env *env, char **topics, size_t n,
 
 	rc = mq_group_join(env, o->group, (const char *const *)topics, n,
 	                   &st.g);
-	if (rc < 0)
+	if (rc < 0) {
+		for (size_t k = 0; k < n; k++)
+			mq_topic_close(tv[k]);
+		free(tv);
 		die_mq(rc, "cannot join group '%s'", o->group);
+	}
 	st.nsrc = mq_group_size(st.g);
 	st.src = calloc(st.nsrc ? st.nsrc : 1, sizeof *st.src);
 	if (!st.src)

@@ -25,6 +25,7 @@
 #include "error.h"
 #include "internal.h"
 #include "lock.h"
+#include "nofollow.h"
 #include "segment.h"
 
 #define DEFAULT_BUFFER ((size_t)128 << 20)
@@ -61,10 +62,9 @@ static int scan_sums(const char *dir, int64_t base, int64_t split,
 	int rc = mq_seg_path(path, sizeof path, dir, base, ".log");
 	if (rc < 0)
 		return rc;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd = mq_open_nofollow(path, O_RDONLY, 0);
 	if (fd < 0)
-		return errno == ENOENT ? MQ_OK
-		                       : mq_fail(MQ_EIO, "cannot open '%s'", path);
+		return fd == MQ_EIO && errno == ENOENT ? MQ_OK : fd;
 	mq_scan sc;
 	mq_scan_init(&sc, fd, 0);
 	for (;;) {
@@ -96,7 +96,7 @@ static int64_t read_checkpoint(const char *dir)
 	if (snprintf(path, sizeof path, "%s/%s", dir, MQ_CHECKPOINT_FILE) >=
 	    (int)sizeof path)
 		return -1;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0)
 		return -1;
 	ssize_t n = read(fd, buf, sizeof buf - 1);
@@ -149,7 +149,7 @@ static int make_plan(mq_topic *t, int32_t p, int64_t now, struct plan *pl)
 		pl->segs[i].base = bases[i];
 		pl->segs[i].ino = inos[i];
 		if (mq_seg_path(path, sizeof path, pl->dir, bases[i], ".log") == 0 &&
-		    stat(path, &st) == 0)
+		    lstat(path, &st) == 0)
 			pl->segs[i].size = (uint64_t)st.st_size;
 	}
 	free(bases);
@@ -233,10 +233,10 @@ static int build_map(const struct plan *pl, mq_keymap *m, int64_t from,
 		if ((rc = mq_seg_path(path, sizeof path, pl->dir, pl->segs[i].base,
 		                      ".log")) < 0)
 			break;
-		int fd = open(path, O_RDONLY | O_CLOEXEC);
+		int fd = mq_open_nofollow(path, O_RDONLY, 0);
 		if (fd < 0) {
-			if (errno != ENOENT)
-				rc = mq_fail(MQ_EIO, "cannot open '%s'", path);
+			if (fd != MQ_EIO || errno != ENOENT)
+				rc = fd;
 			continue;
 		}
 		mq_scan sc;

@@ -20,6 +20,7 @@
 #include "crc32c.h"
 #include "error.h"
 #include "internal.h"
+#include "nofollow.h"
 #include "segment.h"
 #include "varint.h"
 
@@ -403,11 +404,11 @@ int mq_clean_segment(const char *dir, int64_t base, int32_t index_interval,
 	int rc = mq_seg_path(path, sizeof path, dir, base, ".log");
 	if (rc < 0)
 		return rc;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd = mq_open_nofollow(path, O_RDONLY, 0);
 	if (fd < 0) {
-		if (errno == ENOENT)
+		if (fd == MQ_EIO && errno == ENOENT)
 			return MQ_OK; /* removed by retention meanwhile */
-		return mq_fail(MQ_EIO, "cannot open '%s'", path);
+		return fd;
 	}
 	struct stat st;
 	if (fstat(fd, &st) < 0) {

@@ -32,6 +32,7 @@
 #include "compact.h"
 #include "error.h"
 #include "internal.h"
+#include "nofollow.h"
 #include "segment.h"
 
 void (*mq_compact_hook)(int step);
@@ -96,7 +97,7 @@ int mq_clean_swap(const char *dir, int64_t base, uint64_t ino)
 	int rc = names_of(&n, dir, base);
 	if (rc < 0)
 		return rc;
-	if (stat(n.log, &st) < 0 || (uint64_t)st.st_ino != ino) {
+	if (lstat(n.log, &st) < 0 || (uint64_t)st.st_ino != ino) {
 		mq_clean_discard(dir, base);
 		return 0;
 	}
@@ -186,9 +187,16 @@ static int recover_one(const char *dir, int64_t base)
 
 int mq_clean_recover(const char *dir)
 {
-	DIR *d = opendir(dir);
-	if (!d)
+	int fd = mq_opendir_nofollow(dir);
+	if (fd < 0)
+		return fd;
+	DIR *d = fdopendir(fd);
+	if (!d) {
+		int e = errno;
+		close(fd);
+		errno = e;
 		return mq_fail(MQ_EIO, "cannot open partition directory '%s'", dir);
+	}
 	int64_t *bases = NULL;
 	size_t n = 0, cap = 0;
 	int rc = MQ_OK;

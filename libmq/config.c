@@ -3,6 +3,7 @@
  * rendering of values, and INI files read with inih.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <ini.h>
 #include <inttypes.h>
 #include <locale.h>
@@ -11,9 +12,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "error.h"
 #include "internal.h"
+#include "nofollow.h"
 
 enum kind { K_INT32, K_INT64, K_RATIO, K_POLICY, K_COMPRESSION, K_TSTYPE };
 
@@ -485,14 +488,23 @@ static int load_handler(void *user, const char *section, const char *name,
  * Keys belong at the top level or in a [topic] section.  An unknown key, a
  * bad value or a syntax error is MQ_ECONFIG with "PATH:LINE: ..." in
  * mq_errmsg(); a file that cannot be opened is MQ_EIO with errno set (ENOENT
- * when it is missing).  On failure *cfg is unchanged.
+ * when it is missing), a symbolic link MQ_EINVAL (config files live in the
+ * data directory, where no link is followed).  On failure *cfg is
+ * unchanged.
  */
 int mq_config_load(mq_config *cfg, const char *path)
 {
 	struct load ld = { .path = path, .cfg = *cfg };
-	ld.fp = fopen(path, "re");
-	if (!ld.fp)
+	int fd = mq_open_nofollow(path, O_RDONLY, 0);
+	if (fd < 0)
+		return fd;
+	ld.fp = fdopen(fd, "r");
+	if (!ld.fp) {
+		int e = errno;
+		close(fd);
+		errno = e;
 		return mq_fail(MQ_EIO, "cannot open '%s'", path);
+	}
 	int rc = ini_parse_stream(load_reader, &ld, load_handler, &ld);
 	int rerr = ferror(ld.fp);
 	int e = errno;

@@ -13,6 +13,7 @@
 
 #include "error.h"
 #include "internal.h"
+#include "nofollow.h"
 
 /* mkdir_p creates path and its missing parents, like mkdir -p. */
 static int mkdir_p(const char *path)
@@ -187,6 +188,10 @@ static int list_confs(mq_env *env, struct names *l)
 {
 	char path[PATH_MAX];
 	snprintf(path, sizeof path, "%s/%s", env->path, MQ_TOPICS_DIR);
+	/* The configs are listed only from real directories. */
+	int rc = mq_refuse_symlinks(env->path, MQ_TOPICS_DIR);
+	if (rc < 0)
+		return rc;
 	DIR *d = opendir(path);
 	if (!d) {
 		if (errno == ENOENT)
@@ -194,7 +199,6 @@ static int list_confs(mq_env *env, struct names *l)
 		return mq_fail(MQ_EIO, "cannot read directory '%s'", path);
 	}
 	struct dirent *de;
-	int rc = MQ_OK;
 	errno = 0;
 	while (rc == MQ_OK && (de = readdir(d))) {
 		size_t n = strlen(de->d_name);

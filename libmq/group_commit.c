@@ -17,6 +17,7 @@
 
 #include "error.h"
 #include "group.h"
+#include "nofollow.h"
 
 int mq_group_write_offset(const char *path, int64_t offset, int durable)
 {
@@ -151,6 +152,8 @@ int mq_group_admin_set(mq_group_admin *a, const char *topic, int32_t p,
 		return rc;
 	if (mkdir(path, 0755) < 0 && errno != EEXIST)
 		return mq_fail(MQ_EIO, "cannot create directory '%s'", path);
+	if ((rc = mq_refuse_symlink(path)) < 0)
+		return rc;
 	size_t len = strlen(path);
 	if (snprintf(path + len, sizeof path - len, "/%" PRId32 ".offset", p) >=
 	    (int)(sizeof path - len))
@@ -205,9 +208,9 @@ int mq_group_admin_delete(mq_group_admin *a)
 	if ((rc = mq_group_dir(a->env, a->group, NULL, path,
 	                       sizeof path)) < 0)
 		return rc;
-	int dfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int dfd = mq_opendir_nofollow(path);
 	if (dfd < 0)
-		return mq_fail(MQ_EIO, "cannot open '%s'", path);
+		return dfd;
 	/* A joiner waiting for the lock finds the members directory
 	 * unlinked (st_nlink 0) and starts over. */
 	rc = remove_inside(dfd, path, 2);

@@ -84,9 +84,13 @@ static int add_topic(mq_env *env, const char *gdir, const char *topic,
 	if (snprintf(path, sizeof path, "%s/%s", gdir, topic) >=
 	    (int)sizeof path)
 		return MQ_OK;
-	DIR *d = opendir(path);
-	if (!d)
+	int fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	DIR *d = fd < 0 ? NULL : fdopendir(fd);
+	if (!d) {
+		if (fd >= 0)
+			close(fd);
 		return MQ_OK;
+	}
 	struct dirent *de;
 	rc = MQ_OK;
 	while (rc == MQ_OK && (de = readdir(d))) {
@@ -151,7 +155,7 @@ int mq_group_describe(mq_env *env, const char *group, mq_group_pinfo **out,
 	while ((de = readdir(d))) {
 		struct stat st;
 		if (!mq_name_valid(de->d_name) ||
-		    fstatat(dirfd(d), de->d_name, &st, 0) < 0 ||
+		    fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
 		    !S_ISDIR(st.st_mode))
 			continue;
 		/* The members directory adds nothing unless a topic is

@@ -18,6 +18,7 @@
 
 #include "error.h"
 #include "group.h"
+#include "nofollow.h"
 
 int mq_group_dir(mq_env *env, const char *group, const char *sub, char *buf,
                  size_t len)
@@ -31,15 +32,19 @@ int mq_group_dir(mq_env *env, const char *group, const char *sub, char *buf,
 	                       MQ_GROUPS_DIR, group);
 	if (n < 0 || (size_t)n >= len)
 		return mq_fail(MQ_EINVAL, "path too long: %s", env->path);
-	return MQ_OK;
+	/* No symbolic link inside the data directory is followed. */
+	return mq_refuse_symlinks(env->path, buf + strlen(env->path) + 1);
 }
 
-/* Creates path if missing; MQ_EIO unless it exists afterwards. */
+/*
+ * Creates path if missing; MQ_EIO unless it exists afterwards, MQ_EINVAL
+ * if it is a symbolic link.
+ */
 static int mkdir_one(const char *path)
 {
 	if (mkdir(path, 0755) < 0 && errno != EEXIST)
 		return mq_fail(MQ_EIO, "cannot create directory '%s'", path);
-	return MQ_OK;
+	return mq_refuse_symlink(path);
 }
 
 int mq_group_mkdirs(mq_env *env, const char *group)
@@ -71,8 +76,11 @@ int mq_group_lock_members(mq_env *env, const char *group, int exclusive,
 	for (int tries = 0; tries < 100; tries++) {
 		if (create && (rc = mq_group_mkdirs(env, group)) < 0)
 			return rc;
-		int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		int fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+		              O_CLOEXEC);
 		if (fd < 0) {
+			if ((rc = mq_refuse_symlink(path)) < 0)
+				return rc;
 			if (!create && errno == ENOENT)
 				return mq_fail(MQ_EINVAL, "no such group '%s'",
 				               group);
@@ -202,8 +210,10 @@ int mq_group_members(mq_env *env, const char *group, size_t *live)
 	if ((rc = mq_group_dir(env, group, MQ_MEMBERS_DIR, path,
 	                       sizeof path)) < 0)
 		return rc;
-	int dfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int dfd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (dfd < 0) {
+		if ((rc = mq_refuse_symlink(path)) < 0)
+			return rc;
 		if (errno == ENOENT)
 			return MQ_OK;
 		return mq_fail(MQ_EIO, "cannot open '%s'", path);

@@ -17,6 +17,7 @@
 
 #include "error.h"
 #include "internal.h"
+#include "nofollow.h"
 
 #define GROUPS_DIR ".mq/groups"
 
@@ -39,6 +40,10 @@ int mq_group_list(mq_env *env, char ***names)
 	if (snprintf(path, sizeof path, "%s/%s", env->path, GROUPS_DIR) >=
 	    (int)sizeof path)
 		return mq_fail(MQ_EINVAL, "path too long: %s", env->path);
+	/* No symbolic link inside the data directory is followed. */
+	int rc = mq_refuse_symlinks(env->path, GROUPS_DIR);
+	if (rc < 0)
+		return rc;
 	char **v = malloc(sizeof *v);
 	size_t n = 0, cap = 1;
 	if (!v)
@@ -54,12 +59,11 @@ int mq_group_list(mq_env *env, char ***names)
 		return MQ_OK;
 	}
 	struct dirent *de;
-	int rc = MQ_OK;
 	errno = 0;
 	while ((de = readdir(d))) {
 		struct stat st;
 		if (!mq_name_valid(de->d_name) ||
-		    fstatat(dirfd(d), de->d_name, &st, 0) < 0 ||
+		    fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
 		    !S_ISDIR(st.st_mode))
 			goto next;
 		if (n + 1 >= cap) {
@@ -106,7 +110,10 @@ int mq_group_committed(mq_env *env, const char *group, const char *topic,
 	if (snprintf(path, sizeof path, "%s/%s/%s/%s/%d.offset", env->path,
 	             GROUPS_DIR, group, topic, p) >= (int)sizeof path)
 		return mq_fail(MQ_EINVAL, "path too long: %s", env->path);
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if ((rc = mq_refuse_symlinks(env->path, path + strlen(env->path) +
+	                             1)) < 0)
+		return rc;
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0) {
 		if (errno == ENOENT || errno == ENOTDIR)
 			return MQ_OK;

@@ -10,6 +10,7 @@
 #include "error.h"
 #include "internal.h"
 #include "lock.h"
+#include "nofollow.h"
 
 int mq_lock_dir(const char *dir, int flags)
 {
@@ -22,9 +23,14 @@ int mq_lock_file(const char *dir, const char *name, int flags,
 	char path[PATH_MAX];
 	if (snprintf(path, sizeof path, "%s/%s", dir, name) >= (int)sizeof path)
 		return mq_fail(MQ_EINVAL, "path too long: %s", dir);
-	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+	/* Neither dir nor the lock file may be a symbolic link. */
+	int dfd = mq_opendir_nofollow(dir);
+	if (dfd < 0)
+		return dfd;
+	int fd = mq_openat_nofollow(dfd, dir, name, O_RDWR | O_CREAT, 0644);
+	close(dfd);
 	if (fd < 0)
-		return mq_fail(MQ_EIO, "cannot open '%s'", path);
+		return fd;
 	int op = LOCK_EX | ((flags & MQ_NOWAIT) ? LOCK_NB : 0);
 	while (flock(fd, op) < 0) {
 		if (errno == EINTR)

@@ -10,6 +10,7 @@
  * mq_lock_dir opens (creating if needed) DIR/mq.lock and takes an exclusive
  * flock on it, waiting unless MQ_NOWAIT is in flags.  Returns the locked
  * descriptor (>= 0), MQ_EBUSY if the lock is held and MQ_NOWAIT was given,
+ * MQ_EINVAL if DIR or the lock file is a symbolic link (never followed),
  * or MQ_EIO.
  */
 int mq_lock_dir(const char *dir, int flags);

@@ -21,6 +21,7 @@
 #include "codec.h"
 #include "error.h"
 #include "internal.h"
+#include "nofollow.h"
 #include "retain.h"
 #include "segment.h"
 
@@ -31,12 +32,9 @@ int mq_log_start_load(const char *dir, int64_t *offset)
 	if (snprintf(path, sizeof path, "%s/%s", dir, MQ_LOG_START_FILE) >=
 	    (int)sizeof path)
 		return mq_fail(MQ_EINVAL, "path too long: %s", dir);
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		if (errno == ENOENT)
-			return MQ_OK;
-		return mq_fail(MQ_EIO, "cannot open '%s'", path);
-	}
+	int fd = mq_open_nofollow(path, O_RDONLY, 0);
+	if (fd < 0)
+		return fd == MQ_EIO && errno == ENOENT ? MQ_OK : fd;
 	ssize_t n;
 	do
 		n = read(fd, buf, sizeof buf - 1);
@@ -130,9 +128,9 @@ int mq_segment_scan_tail(const char *dir, int64_t base, int64_t *max_ts,
 	int rc = mq_seg_path(path, sizeof path, dir, base, ".log");
 	if (rc < 0)
 		return rc;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd = mq_open_nofollow(path, O_RDONLY, 0);
 	if (fd < 0)
-		return mq_fail(MQ_EIO, "cannot open '%s'", path);
+		return fd;
 	struct stat st;
 	if (fstat(fd, &st) < 0) {
 		rc = mq_fail(MQ_EIO, "cannot stat '%s'", path);

@@ -24,6 +24,7 @@
 #include "error.h"
 #include "internal.h"
 #include "lock.h"
+#include "nofollow.h"
 #include "retain.h"
 #include "segment.h"
 
@@ -48,6 +49,7 @@ struct plan {
 	mq_topic *t;
 	int32_t p;
 	const char *dir;
+	int dfd;                 /* dir, opened without following a link */
 	const mq_retain_opts *o;
 	mq_retain_fn report;
 	void *ctx;
@@ -65,7 +67,7 @@ static uint64_t file_size(const char *dir, int64_t base, const char *ext,
 	char path[PATH_MAX];
 	struct stat st;
 	if (mq_seg_path(path, sizeof path, dir, base, ext) < 0 ||
-	    stat(path, &st) < 0)
+	    lstat(path, &st) < 0)
 		return 0;
 	if (mtime_ms)
 		*mtime_ms = (int64_t)st.st_mtim.tv_sec * 1000 +
@@ -142,7 +144,7 @@ static int newest(struct plan *pl, struct seg *s, int64_t *ts)
 static int is_dir(const char *path)
 {
 	struct stat st;
-	return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+	return lstat(path, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
 /*
@@ -266,13 +268,19 @@ static int decide(struct plan *pl, int64_t target, size_t *k, int *roll)
 
 /*
  * sweep removes .index and .timeindex files below the first segment that
- * have no .log, left behind by a deletion that was cut short.
+ * have no .log, left behind by a deletion that was cut short.  Everything
+ * is relative to the partition directory's descriptor, so no symbolic
+ * link is followed.
  */
-static void sweep(const char *dir, int64_t first)
+static void sweep(int dfd, int64_t first)
 {
-	DIR *d = opendir(dir);
-	if (!d)
+	int fd = openat(dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR *d = fd < 0 ? NULL : fdopendir(fd);
+	if (!d) {
+		if (fd >= 0)
+			close(fd);
 		return;
+	}
 	struct dirent *de;
 	while ((de = readdir(d))) {
 		const char *ext = de->d_name + 20;
@@ -280,27 +288,27 @@ static void sweep(const char *dir, int64_t first)
 		    (strcmp(ext, ".index") != 0 && strcmp(ext, ".timeindex") != 0))
 			continue;
 		int64_t base = strtoll(de->d_name, NULL, 10);
-		char log[PATH_MAX];
+		char log[32];
 		struct stat st;
+		snprintf(log, sizeof log, "%020" PRId64 ".log", base);
 		if (base >= first ||
-		    mq_seg_path(log, sizeof log, dir, base, ".log") < 0 ||
-		    stat(log, &st) == 0)
+		    fstatat(dfd, log, &st, AT_SYMLINK_NOFOLLOW) == 0)
 			continue;
-		unlinkat(dirfd(d), de->d_name, 0);
+		unlinkat(dfd, de->d_name, 0);
 	}
 	closedir(d);
 }
 
-static int unlink_segment(const char *dir, int64_t base)
+/* unlink_segment removes segment base's files (links, never their
+ * targets) from the partition directory open as dfd (path dir). */
+static int unlink_segment(int dfd, const char *dir, int64_t base)
 {
 	static const char *const exts[] = { ".log", ".index", ".timeindex" };
 	for (size_t i = 0; i < 3; i++) {
-		char path[PATH_MAX];
-		int rc = mq_seg_path(path, sizeof path, dir, base, exts[i]);
-		if (rc < 0)
-			return rc;
-		if (unlink(path) < 0 && errno != ENOENT)
-			return mq_fail(MQ_EIO, "cannot remove '%s'", path);
+		char name[32];
+		snprintf(name, sizeof name, "%020" PRId64 "%s", base, exts[i]);
+		if (unlinkat(dfd, name, 0) < 0 && errno != ENOENT)
+			return mq_fail(MQ_EIO, "cannot remove '%s/%s'", dir, name);
 	}
 	return MQ_OK;
 }
@@ -357,13 +365,13 @@ static int retain_locked(struct plan *pl)
 		if ((rc = mq_log_start_store(pl->dir, start)) < 0)
 			return rc;
 	for (size_t i = 0; i < k; i++) {
-		if ((rc = unlink_segment(pl->dir, pl->segs[i].base)) < 0)
+		if ((rc = unlink_segment(pl->dfd, pl->dir, pl->segs[i].base)) < 0)
 			return rc;
 		pl->res.segments_deleted++;
 		pl->res.bytes_freed += pl->segs[i].bytes;
 		emit(pl, &pl->segs[i], MQ_RETAIN_DELETED, NULL);
 	}
-	sweep(pl->dir, first);
+	sweep(pl->dfd, first);
 	if (k > 0 && (rc = mq_fsync_dir(pl->dir)) < 0)
 		return rc;
 kept:
@@ -379,7 +387,7 @@ int mq_retain(mq_topic *t, int32_t p, const mq_retain_opts *o,
 	int rc = mq_partition_path(t, p, dir, sizeof dir);
 	if (rc < 0)
 		return rc;
-	struct plan pl = { .t = t, .p = p, .dir = dir, .o = o,
+	struct plan pl = { .t = t, .p = p, .dir = dir, .dfd = -1, .o = o,
 	                   .report = report, .ctx = ctx, .kept = -1 };
 	int lock = mq_lock_dir(dir, o->flags);
 	if (lock < 0) {
@@ -392,8 +400,10 @@ int mq_retain(mq_topic *t, int32_t p, const mq_retain_opts *o,
 	if (fstat(lock, &st) == 0 && st.st_nlink == 0)
 		rc = mq_fail(MQ_ENOTOPIC, "topic '%s' partition %d was deleted",
 		             t->name, p);
-	else
+	else if ((pl.dfd = rc = mq_opendir_nofollow(dir)) >= 0)
 		rc = retain_locked(&pl);
+	if (pl.dfd >= 0)
+		close(pl.dfd);
 	mq_unlock(lock);
 	free(pl.segs);
 	if (res)

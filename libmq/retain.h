@@ -16,7 +16,8 @@
 /*
  * mq_log_start_load reads DIR/mq.log-start into *offset, or sets it to -1
  * when the file does not exist.  MQ_ECORRUPT (naming the file) if it does
- * not hold a decimal offset and a newline, MQ_EIO if it cannot be read.
+ * not hold a decimal offset and a newline, MQ_EIO if it cannot be read,
+ * MQ_EINVAL if it is a symbolic link (not followed).
  */
 int mq_log_start_load(const char *dir, int64_t *offset);
 

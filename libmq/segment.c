@@ -3,6 +3,7 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +12,7 @@
 #include <unistd.h>
 
 #include "error.h"
+#include "nofollow.h"
 #include "segment.h"
 
 #define SCAN_CHUNK (1u << 20) /* bytes read per pread when scanning */
@@ -58,9 +60,19 @@ int mq_seg_list(const char *dir, int64_t **bases, uint64_t **inos, size_t *n)
 	if (inos)
 		*inos = NULL;
 	*n = 0;
-	DIR *d = opendir(dir);
-	if (!d)
+	/* A partition directory that is a symbolic link is not followed. */
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	DIR *d = fd < 0 ? NULL : fdopendir(fd);
+	if (!d) {
+		int rc;
+		if (fd >= 0) {
+			int e = errno;
+			close(fd);
+			errno = e;
+		} else if ((rc = mq_refuse_symlink(dir)) < 0)
+			return rc;
 		return mq_fail(MQ_EIO, "cannot open partition directory '%s'", dir);
+	}
 	struct seg_ent *v = NULL;
 	size_t cnt = 0, cap = 0;
 	struct dirent *de;
