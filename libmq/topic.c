@@ -1,5 +1,6 @@
 /*
- * topic.c - creating, altering, deleting and opening topics.
+ * topic.c - creating, altering and opening topics (topic_delete.c deletes
+ * them).
  *
  * A topic is DIR/.mq/topics/NAME.conf (mq's own, a full config snapshot)
  * plus the Kafka partition directories DIR/NAME-0 .. DIR/NAME-(N-1).  The
@@ -23,6 +24,8 @@
 #include "error.h"
 #include "internal.h"
 #include "lock.h"
+#include "nofollow.h"
+#include "topic.h"
 
 
 static const char *const first_segment[] = {
@@ -31,9 +34,8 @@ static const char *const first_segment[] = {
 	"00000000000000000000.timeindex",
 };
 
-/* pathf formats a path into buf[PATH_MAX]; MQ_EINVAL if it does not fit. */
-__attribute__((format(printf, 2, 3)))
-static int pathf(char *buf, const char *fmt, ...)
+/* mq_pathf formats a path into buf[PATH_MAX]; MQ_EINVAL if it does not fit. */
+int mq_pathf(char *buf, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
@@ -54,6 +56,8 @@ static int mkdir_durable(const char *dir, const char *parent)
 		return mq_fail(MQ_EIO, "cannot create directory '%s'", dir);
 	if (lstat(dir, &st) < 0)
 		return mq_fail(MQ_EIO, "cannot create directory '%s'", dir);
+	if (S_ISLNK(st.st_mode))
+		return mq_refuse_symlink(dir);
 	if (!S_ISDIR(st.st_mode)) {
 		errno = ENOTDIR;
 		return mq_fail(MQ_EIO, "cannot create directory '%s'", dir);
@@ -65,12 +69,12 @@ static int mkdir_durable(const char *dir, const char *parent)
  * admin_lock creates DIR/.mq/topics if needed and returns a descriptor
  * holding the exclusive admin lock, or a negative MQ_E* code.
  */
-static int admin_lock(mq_env *env, int flags)
+int mq_admin_lock(mq_env *env, int flags)
 {
 	char meta[PATH_MAX], topics[PATH_MAX];
 	int rc;
-	if ((rc = pathf(meta, "%s/%s", env->path, MQ_META_DIR)) < 0 ||
-	    (rc = pathf(topics, "%s/%s", env->path, MQ_TOPICS_DIR)) < 0)
+	if ((rc = mq_pathf(meta, "%s/%s", env->path, MQ_META_DIR)) < 0 ||
+	    (rc = mq_pathf(topics, "%s/%s", env->path, MQ_TOPICS_DIR)) < 0)
 		return rc;
 	if ((rc = mkdir_durable(meta, env->path)) < 0 ||
 	    (rc = mkdir_durable(topics, meta)) < 0)
@@ -78,9 +82,9 @@ static int admin_lock(mq_env *env, int flags)
 	return mq_lock_file(meta, "admin.lock", flags, "another process");
 }
 
-static int conf_path(mq_env *env, const char *name, char *buf)
+int mq_conf_path(mq_env *env, const char *name, char *buf)
 {
-	return pathf(buf, "%s/%s/%s.conf", env->path, MQ_TOPICS_DIR, name);
+	return mq_pathf(buf, "%s/%s/%s.conf", env->path, MQ_TOPICS_DIR, name);
 }
 
 /* bare_count counts the consecutive directories NAME-0, NAME-1, ... */
@@ -90,8 +94,8 @@ static int32_t bare_count(mq_env *env, const char *name)
 	struct stat st;
 	int32_t n = 0;
 	while (n < 1000000) {
-		if (pathf(path, "%s/%s-%d", env->path, name, (int)n) < 0 ||
-		    stat(path, &st) < 0 || !S_ISDIR(st.st_mode))
+		if (mq_pathf(path, "%s/%s-%d", env->path, name, (int)n) < 0 ||
+		    lstat(path, &st) < 0 || !S_ISDIR(st.st_mode))
 			break;
 		n++;
 	}
@@ -107,11 +111,14 @@ static int read_topic(mq_env *env, const char *name, mq_config *cfg,
                       int *has_conf)
 {
 	char path[PATH_MAX];
-	int rc = conf_path(env, name, path);
+	int rc = mq_conf_path(env, name, path);
 	if (rc < 0)
 		return rc;
 	*cfg = env->defaults;
 	*has_conf = 0;
+	if ((rc = mq_refuse_symlinks(env->path, path + strlen(env->path) +
+	                             1)) < 0)
+		return rc;
 	rc = mq_config_load(cfg, path);
 	if (rc == MQ_OK) {
 		*has_conf = 1;
@@ -146,10 +153,23 @@ static int validate(const mq_config *cfg)
 	return MQ_OK;
 }
 
+/*
+ * open_dir opens directory path for listing without following a symbolic
+ * link; NULL on failure (a symbolic link then counts as empty).
+ */
+static DIR *open_dir(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	DIR *d = fd < 0 ? NULL : fdopendir(fd);
+	if (!d && fd >= 0)
+		close(fd);
+	return d;
+}
+
 /* has_data tells whether directory path holds a non-empty file. */
 static int has_data(const char *path)
 {
-	DIR *d = opendir(path);
+	DIR *d = open_dir(path);
 	if (!d)
 		return 0;
 	struct dirent *de;
@@ -166,7 +186,7 @@ static int has_data(const char *path)
 /* has_log tells whether directory path holds a *.log segment. */
 static int has_log(const char *path)
 {
-	DIR *d = opendir(path);
+	DIR *d = open_dir(path);
 	if (!d)
 		return 0;
 	struct dirent *de;
@@ -179,15 +199,15 @@ static int has_log(const char *path)
 	return found;
 }
 
-static int touch(const char *dir, const char *file)
+/*
+ * touch creates the empty file name in the directory open as dfd (path dir)
+ * unless it is there; a symbolic link is refused, never followed.
+ */
+static int touch(int dfd, const char *dir, const char *file)
 {
-	char path[PATH_MAX];
-	int rc = pathf(path, "%s/%s", dir, file);
-	if (rc < 0)
-		return rc;
-	int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+	int fd = mq_openat_nofollow(dfd, dir, file, O_WRONLY | O_CREAT, 0644);
 	if (fd < 0)
-		return mq_fail(MQ_EIO, "cannot create '%s'", path);
+		return fd;
 	close(fd);
 	return MQ_OK;
 }
@@ -202,7 +222,7 @@ static int make_partition(mq_env *env, const char *name, int32_t p,
 {
 	char dir[PATH_MAX];
 	struct stat st;
-	int rc = pathf(dir, "%s/%s-%d", env->path, name, (int)p);
+	int rc = mq_pathf(dir, "%s/%s-%d", env->path, name, (int)p);
 	if (rc < 0)
 		return rc;
 	*created = 0;
@@ -210,31 +230,41 @@ static int make_partition(mq_env *env, const char *name, int32_t p,
 		*created = 1;
 	} else if (errno != EEXIST) {
 		return mq_fail(MQ_EIO, "cannot create directory '%s'", dir);
+	} else if ((rc = mq_refuse_symlink(dir)) < 0) {
+		return rc;
 	} else if (lstat(dir, &st) < 0 || !S_ISDIR(st.st_mode)) {
 		errno = ENOTDIR;
 		return mq_fail(MQ_EIO, "cannot create partition directory "
 		               "'%s'", dir);
 	}
-	if ((rc = touch(dir, MQ_LOCK_FILE)) < 0)
-		return rc;
-	if (*created || !has_log(dir))
-		for (size_t i = 0; i < 3; i++)
-			if ((rc = touch(dir, first_segment[i])) < 0)
-				return rc;
-	return mq_fsync_dir(dir);
+	/* Files are made relative to the directory, so a symbolic link
+	 * swapped in for it cannot redirect them. */
+	int dfd = mq_opendir_nofollow(dir);
+	if (dfd < 0)
+		return dfd;
+	rc = touch(dfd, dir, MQ_LOCK_FILE);
+	if (rc == MQ_OK && (*created || !has_log(dir)))
+		for (size_t i = 0; rc == MQ_OK && i < 3; i++)
+			rc = touch(dfd, dir, first_segment[i]);
+	if (rc == MQ_OK && fsync(dfd) < 0 && errno != EINVAL)
+		rc = mq_fail(MQ_EIO, "cannot fsync directory '%s'", dir);
+	close(dfd);
+	return rc;
 }
 
 /* unmake_partition undoes make_partition of a directory it created. */
 static void unmake_partition(mq_env *env, const char *name, int32_t p)
 {
-	char dir[PATH_MAX], path[PATH_MAX];
-	if (pathf(dir, "%s/%s-%d", env->path, name, (int)p) < 0)
+	char dir[PATH_MAX];
+	if (mq_pathf(dir, "%s/%s-%d", env->path, name, (int)p) < 0)
+		return;
+	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (dfd < 0)
 		return;
 	for (size_t i = 0; i < 3; i++)
-		if (pathf(path, "%s/%s", dir, first_segment[i]) == 0)
-			unlink(path);
-	if (pathf(path, "%s/%s", dir, MQ_LOCK_FILE) == 0)
-		unlink(path);
+		unlinkat(dfd, first_segment[i], 0);
+	unlinkat(dfd, MQ_LOCK_FILE, 0);
+	close(dfd);
 	rmdir(dir);
 }
 
@@ -246,7 +276,7 @@ static void ungrow(mq_env *env, const char *name, int32_t from, int32_t to)
 {
 	char dir[PATH_MAX];
 	for (int32_t p = from; p < to; p++)
-		if (pathf(dir, "%s/%s-%d", env->path, name, (int)p) == 0 &&
+		if (mq_pathf(dir, "%s/%s-%d", env->path, name, (int)p) == 0 &&
 		    !has_data(dir))
 			unmake_partition(env, name, p);
 }
@@ -281,9 +311,9 @@ static int write_conf(mq_env *env, const char *name, const mq_config *cfg)
 {
 	char path[PATH_MAX], tmp[PATH_MAX], topics[PATH_MAX];
 	int rc;
-	if ((rc = conf_path(env, name, path)) < 0 ||
-	    (rc = pathf(topics, "%s/%s", env->path, MQ_TOPICS_DIR)) < 0 ||
-	    (rc = pathf(tmp, "%s/.tmp-XXXXXX", topics)) < 0)
+	if ((rc = mq_conf_path(env, name, path)) < 0 ||
+	    (rc = mq_pathf(topics, "%s/%s", env->path, MQ_TOPICS_DIR)) < 0 ||
+	    (rc = mq_pathf(tmp, "%s/.tmp-XXXXXX", topics)) < 0)
 		return rc;
 	char *text = mq_config_format(cfg);
 	if (!text)
@@ -341,14 +371,14 @@ int mq_topic_create(mq_env *env, const char *name, const mq_config *cfg,
 		mq_env_defaults(env, &c);
 	if ((rc = validate(&c)) < 0)
 		return mq_fail_prefix(rc, "topic '%s'", name);
-	int lock = admin_lock(env, flags);
+	int lock = mq_admin_lock(env, flags);
 	if (lock < 0)
 		return lock;
-	if ((rc = conf_path(env, name, path)) < 0)
+	if ((rc = mq_conf_path(env, name, path)) < 0)
 		goto out;
 	int exists = lstat(path, &st) == 0;
 	for (int32_t p = 0; !exists && p < c.partitions; p++) {
-		if ((rc = pathf(path, "%s/%s-%d", env->path, name, (int)p)) < 0)
+		if ((rc = mq_pathf(path, "%s/%s-%d", env->path, name, (int)p)) < 0)
 			goto out;
 		if (p == 0 && lstat(path, &st) == 0 && !S_ISDIR(st.st_mode))
 			exists = 1;
@@ -386,7 +416,7 @@ int mq_topic_alter(mq_env *env, const char *name, const mq_config *cfg)
 		return mq_fail(MQ_EINVAL, "topic '%s': no config given", name);
 	if ((rc = validate(cfg)) < 0)
 		return mq_fail_prefix(rc, "topic '%s'", name);
-	int lock = admin_lock(env, 0);
+	int lock = mq_admin_lock(env, 0);
 	if (lock < 0)
 		return lock;
 	if ((rc = read_topic(env, name, &old, &has_conf)) < 0)
@@ -401,214 +431,6 @@ int mq_topic_alter(mq_env *env, const char *name, const mq_config *cfg)
 		goto out;
 	rc = write_conf(env, name, cfg);
 out:
-	mq_unlock(lock);
-	return rc;
-}
-
-/*
- * clear_dir unlinks every entry of the directory open as dfd except
- * subdirectories, which it counts in *subdirs.  Symbolic links are
- * removed, never followed.
- */
-static int clear_dir(int dfd, const char *path, int *subdirs)
-{
-	int fd = openat(dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	DIR *d = fd < 0 ? NULL : fdopendir(fd);
-	if (!d) {
-		if (fd >= 0)
-			close(fd);
-		return mq_fail(MQ_EIO, "cannot read directory '%s'", path);
-	}
-	struct dirent *de;
-	struct stat st;
-	int rc = MQ_OK;
-	*subdirs = 0;
-	while ((de = readdir(d))) {
-		const char *n = de->d_name;
-		if (strcmp(n, ".") == 0 || strcmp(n, "..") == 0)
-			continue;
-		if (fstatat(dfd, n, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
-		    S_ISDIR(st.st_mode)) {
-			(*subdirs)++;
-			continue;
-		}
-		if (unlinkat(dfd, n, 0) < 0 && errno != ENOENT && rc == MQ_OK)
-			rc = mq_fail(MQ_EIO, "cannot remove '%s/%s'", path, n);
-	}
-	closedir(d);
-	return rc;
-}
-
-/*
- * remove_partition removes the partition directory ent of the data
- * directory open as datafd while holding its writer lock.  The lock file
- * goes too, so a writer waiting on it sees st_nlink == 0 once it gets it.
- */
-static int remove_partition(mq_env *env, int datafd, const char *ent,
-                            int flags)
-{
-	char dir[PATH_MAX];
-	int rc = pathf(dir, "%s/%s", env->path, ent);
-	if (rc < 0)
-		return rc;
-	int lock = mq_lock_dir(dir, flags & MQ_NOWAIT);
-	if (lock < 0)
-		return lock;
-	int dfd = openat(datafd, ent, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
-	                 O_CLOEXEC);
-	if (dfd < 0) {
-		rc = mq_fail(MQ_EIO, "cannot open directory '%s'", dir);
-		goto out;
-	}
-	/* A writer may create a file between the scan and the rmdir. */
-	for (int tries = 0; tries < 5; tries++) {
-		int subdirs = 0;
-		if ((rc = clear_dir(dfd, dir, &subdirs)) < 0)
-			break;
-		if (unlinkat(datafd, ent, AT_REMOVEDIR) == 0)
-			break;
-		if (errno != ENOTEMPTY && errno != EEXIST) {
-			rc = mq_fail(MQ_EIO, "cannot remove directory '%s'", dir);
-			break;
-		}
-		if (subdirs || tries == 4) {
-			errno = ENOTEMPTY;
-			rc = mq_fail(MQ_EIO, "cannot remove directory '%s'%s",
-			             dir, subdirs ? " (it holds a subdirectory, "
-			             "left alone)" : "");
-			break;
-		}
-	}
-	close(dfd);
-out:
-	mq_unlock(lock);
-	return rc;
-}
-
-/* A list of directory entries NAME-N of one topic. */
-struct ents {
-	char **v;
-	size_t n;
-};
-
-static void ents_free(struct ents *e)
-{
-	for (size_t i = 0; i < e->n; i++)
-		free(e->v[i]);
-	free(e->v);
-}
-
-/* find_partitions lists DIR's entries named NAME-N, N decimal. */
-static int find_partitions(mq_env *env, const char *name, struct ents *e)
-{
-	size_t len = strlen(name), cap = 0;
-	DIR *d = opendir(env->path);
-	if (!d)
-		return mq_fail(MQ_EIO, "cannot read directory '%s'", env->path);
-	struct dirent *de;
-	int rc = MQ_OK;
-	while (rc == MQ_OK && (de = readdir(d))) {
-		const char *s = de->d_name;
-		if (strncmp(s, name, len) != 0 || s[len] != '-' ||
-		    s[len + 1] == '\0' ||
-		    strspn(s + len + 1, "0123456789") != strlen(s + len + 1))
-			continue;
-		if (e->n == cap) {
-			cap = cap ? cap * 2 : 8;
-			char **v = realloc(e->v, cap * sizeof *v);
-			if (!v) {
-				rc = mq_fail(MQ_ENOMEM, "out of memory");
-				break;
-			}
-			e->v = v;
-		}
-		if (!(e->v[e->n] = strdup(s)))
-			rc = mq_fail(MQ_ENOMEM, "out of memory");
-		else
-			e->n++;
-	}
-	closedir(d);
-	return rc;
-}
-
-/*
- * mq_topic_delete removes topic name: the config file first, then each
- * partition directory NAME-N under its writer lock.  MQ_ENOTOPIC if there
- * is nothing to remove; MQ_EBUSY with MQ_NOWAIT when a writer holds a
- * lock (checked for every partition before anything is removed); MQ_EIO.
- */
-int mq_topic_delete(mq_env *env, const char *name, int flags)
-{
-	char path[PATH_MAX], topics[PATH_MAX];
-	struct ents e = { 0 };
-	struct stat st;
-	int rc = mq_name_check(name, "topic");
-	if (rc < 0)
-		return rc;
-	int lock = admin_lock(env, flags);
-	if (lock < 0)
-		return lock;
-	int datafd = open(env->path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (datafd < 0) {
-		rc = mq_fail(MQ_EIO, "cannot open directory '%s'", env->path);
-		goto out;
-	}
-	if ((rc = conf_path(env, name, path)) < 0 ||
-	    (rc = pathf(topics, "%s/%s", env->path, MQ_TOPICS_DIR)) < 0 ||
-	    (rc = find_partitions(env, name, &e)) < 0)
-		goto out;
-	int has_conf = lstat(path, &st) == 0;
-	if (!has_conf && e.n == 0) {
-		rc = mq_fail(MQ_ENOTOPIC, "no such topic '%s' in %s", name,
-		             env->path);
-		goto out;
-	}
-	if (flags & MQ_NOWAIT) {
-		for (size_t i = 0; i < e.n; i++) {
-			char dir[PATH_MAX];
-			if (fstatat(datafd, e.v[i], &st, AT_SYMLINK_NOFOLLOW) < 0 ||
-			    !S_ISDIR(st.st_mode))
-				continue;
-			if ((rc = pathf(dir, "%s/%s", env->path, e.v[i])) < 0)
-				goto out;
-			int l = mq_lock_dir(dir, MQ_NOWAIT);
-			if (l < 0) {
-				rc = mq_fail_prefix(l, "cannot delete topic '%s'",
-				                    name);
-				goto out;
-			}
-			mq_unlock(l);
-		}
-	}
-	if (has_conf) {
-		if (unlink(path) < 0 && errno != ENOENT) {
-			rc = mq_fail(MQ_EIO, "cannot remove '%s'", path);
-			goto out;
-		}
-		if ((rc = mq_fsync_dir(topics)) < 0)
-			goto out;
-	}
-	for (size_t i = 0; i < e.n; i++) {
-		int r;
-		if (fstatat(datafd, e.v[i], &st, AT_SYMLINK_NOFOLLOW) < 0)
-			continue;
-		if (S_ISDIR(st.st_mode))
-			r = remove_partition(env, datafd, e.v[i], flags);
-		else if (unlinkat(datafd, e.v[i], 0) < 0 && errno != ENOENT)
-			r = mq_fail(MQ_EIO, "cannot remove '%s/%s'", env->path,
-			            e.v[i]);
-		else
-			r = MQ_OK;
-		if (r < 0 && rc == MQ_OK)
-			rc = r;
-	}
-	int r = mq_fsync_dir(env->path);
-	if (rc == MQ_OK)
-		rc = r;
-out:
-	if (datafd >= 0)
-		close(datafd);
-	ents_free(&e);
 	mq_unlock(lock);
 	return rc;
 }
@@ -675,7 +497,8 @@ const mq_config *mq_topic_config(const mq_topic *t)
 
 /*
  * mq_partition_path writes "DIR/NAME-P" to buf.  MQ_ERANGE for a partition
- * the topic does not have, MQ_EINVAL if buf is too small.
+ * the topic does not have, MQ_EINVAL if buf is too small or DIR/NAME-P is
+ * a symbolic link (which no tool follows; see nofollow.h).
  */
 int mq_partition_path(const mq_topic *t, int32_t p, char *buf, size_t len)
 {
@@ -686,5 +509,5 @@ int mq_partition_path(const mq_topic *t, int32_t p, char *buf, size_t len)
 	if (n < 0 || (size_t)n >= len)
 		return mq_fail(MQ_EINVAL, "buffer too small for the path of "
 		               "topic '%s' partition %d", t->name, (int)p);
-	return MQ_OK;
+	return mq_refuse_symlink(buf);
 }
