@@ -498,7 +498,7 @@ static const char *plural(int64_t n, const char *one, const char *many)
 static void verify_topics(mq_env *env, char **names, size_t n)
 {
 	struct verify v = { 0 };
-	int64_t ntopics = 0, nparts = 0;
+	int64_t ntopics = 0, nparts = 0, unverified = 0;
 
 	for (size_t i = 0; i < n; i++) {
 		mq_topic *t;
@@ -524,6 +524,7 @@ static void verify_topics(mq_env *env, char **names, size_t n)
 				       mq_errmsg());
 				fail(rc == MQ_ECORRUPT ? EXIT_CORRUPT :
 				     exit_code_for(rc));
+				unverified++;
 			}
 		}
 		mq_topic_close(t);
@@ -534,10 +535,18 @@ static void verify_topics(mq_env *env, char **names, size_t n)
 	       plural(nparts, "partition", "partitions"), ntopics,
 	       plural(ntopics, "topic", "topics"));
 	if (v.problems)
-		printf("%" PRId64 " %s\n", v.problems,
+		printf("%" PRId64 " %s", v.problems,
 		       plural(v.problems, "problem", "problems"));
-	else
-		printf("no problems\n");
+	else if (!unverified)
+		printf("no problems");
+	if (unverified)
+		printf("%s%" PRId64 " %s not verified", v.problems ? "; " : "",
+		       unverified, plural(unverified, "partition",
+		       "partitions"));
+	printf("\n");
+	if (v.problems)
+		warnx("hint: mq-repair(1) sets damaged batches aside and "
+		      "rebuilds damaged indexes");
 }
 
 /* ------------------------------------------------------------------ */

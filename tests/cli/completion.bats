@@ -18,7 +18,7 @@ complete_line() {
 	mq-create other
 	mq-create logs
 	for t in "mq-create --delete" mq-produce mq-consume mq-inspect mq-retain \
-	    mq-compact; do
+	    mq-compact mq-repair; do
 		run complete_line "$t o"
 		[ "$status" -eq 0 ]
 		[ "$output" = "$(printf 'orders\nother')" ]
@@ -44,4 +44,6 @@ complete_line() {
 @test "completion offers options" {
 	run complete_line "mq-consume --fo"
 	[ "$output" = "$(printf -- '--follow\n--format')" ]
+	run complete_line "mq-repair --d"
+	[ "$output" = "$(printf -- '--dir\n--dry-run')" ]
 }
