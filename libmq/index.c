@@ -20,7 +20,8 @@ static int read_all(const char *path, uint8_t **data, size_t *len)
 {
 	*data = NULL;
 	*len = 0;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* O_NONBLOCK: a FIFO put there must not make the open wait. */
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
 	if (fd < 0) {
 		if (errno == ENOENT)
 			return MQ_OK;
@@ -223,14 +224,95 @@ uint64_t mq_segment_start_position(const char *dir, int64_t base,
                                    int64_t target, uint64_t log_size)
 {
 	char path[PATH_MAX];
+	if (mq_seg_path(path, sizeof path, dir, base, ".log") < 0)
+		return 0;
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return 0;
+	uint64_t pos = mq_segment_start_fd(dir, base, fd, target, log_size);
+	close(fd);
+	return pos;
+}
+
+/* Headers a check of a .timeindex entry reads at most, walking forward. */
+#define TIDX_WALK_LIMIT 1024
+
+int mq_batch_header_at(int fd, uint64_t pos, uint64_t log_size,
+                       mq_batch_info *info)
+{
+	uint8_t h[MQ_BATCH_HEADER];
+	size_t got = 0;
+	if (pos >= log_size || log_size - pos < MQ_BATCH_HEADER)
+		return 0;
+	while (got < sizeof h) {
+		ssize_t r = pread(fd, h + got, sizeof h - got, (off_t)(pos + got));
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return 0;
+		got += (size_t)r;
+	}
+	if (mq_batch_parse_header(h, sizeof h, info) != 1)
+		return 0;
+	if ((uint64_t)info->length + MQ_BATCH_LOG_OVERHEAD > log_size - pos)
+		return 0;
+	info->position = pos;
+	return 1;
+}
+
+int mq_index_entry_ok(int fd, int64_t base, const mq_idx *e,
+                      uint64_t log_size, mq_batch_info *info)
+{
+	return mq_batch_header_at(fd, e->position, log_size, info) &&
+	       info->base_offset >= base && info->base_offset <= e->offset &&
+	       e->offset <= info->last_offset;
+}
+
+uint64_t mq_index_start(int fd, int64_t base, const mq_idx *e, size_t n,
+                        int64_t target, uint64_t log_size)
+{
+	ssize_t i = mq_index_floor(e, n, target);
+	/* A few entries back at most: a damaged index is not worth more. */
+	for (int tries = 0; i >= 0 && tries < 8; i--, tries++) {
+		mq_batch_info info;
+		if (mq_index_entry_ok(fd, base, &e[i], log_size, &info))
+			return e[i].position;
+	}
+	return 0;
+}
+
+int mq_timeindex_entry_ok(int fd, int64_t base, const mq_idx *ie, size_t ni,
+                          const mq_tidx *te, uint64_t log_size)
+{
+	if (te->offset < base)
+		return 0;
+	uint64_t pos = mq_index_start(fd, base, ie, ni, te->offset, log_size);
+	int64_t prev = base - 1;
+	for (int steps = 0; steps < TIDX_WALK_LIMIT; steps++) {
+		mq_batch_info info;
+		if (!mq_batch_header_at(fd, pos, log_size, &info) ||
+		    info.base_offset <= prev)
+			return 0;
+		if (info.last_offset >= te->offset)
+			return info.base_offset <= te->offset &&
+			       info.max_timestamp == te->timestamp;
+		prev = info.last_offset;
+		pos += (uint64_t)info.length + MQ_BATCH_LOG_OVERHEAD;
+	}
+	return 0;
+}
+
+uint64_t mq_segment_start_fd(const char *dir, int64_t base, int fd,
+                             int64_t target, uint64_t log_size)
+{
+	char path[PATH_MAX];
 	mq_idx *e;
 	size_t n;
 	if (mq_seg_path(path, sizeof path, dir, base, ".index") < 0 ||
 	    mq_index_load(path, base, &e, &n) < 0)
 		return 0;
 	n = mq_index_sane(e, n, log_size);
-	ssize_t i = mq_index_floor(e, n, target);
-	uint64_t pos = i >= 0 ? e[i].position : 0;
+	uint64_t pos = mq_index_start(fd, base, e, n, target, log_size);
 	free(e);
 	return pos;
 }

@@ -227,8 +227,8 @@ static int position_in(mq_reader *r, int64_t base, int64_t target)
 	struct stat st;
 	if (fstat(r->fd, &st) < 0)
 		return mq_fail(MQ_EIO, "cannot stat segment %020" PRId64, base);
-	uint64_t pos = mq_segment_start_position(r->dir, base, target,
-	                                         (uint64_t)st.st_size);
+	uint64_t pos = mq_segment_start_fd(r->dir, base, r->fd, target,
+	                                   (uint64_t)st.st_size);
 	pos = checked_start(r->fd, pos, target);
 	mq_scan_seek(&r->sc, pos);
 	r->last_seen = pos == 0 ? base - 1 : INT64_MIN;
@@ -250,8 +250,8 @@ static int tail_end(const char *dir, int64_t base, int64_t *end)
 		close(fd);
 		return mq_fail(MQ_EIO, "cannot stat '%s'", path);
 	}
-	uint64_t pos = mq_segment_start_position(dir, base, INT64_MAX,
-	                                         (uint64_t)st.st_size);
+	uint64_t pos = mq_segment_start_fd(dir, base, fd, INT64_MAX,
+	                                   (uint64_t)st.st_size);
 	pos = checked_start(fd, pos, INT64_MAX);
 	mq_scan sc;
 	mq_scan_init(&sc, fd, pos);
@@ -371,41 +371,67 @@ static int jump(mq_reader *r)
 }
 
 /*
- * find_time looks for the first record with timestamp >= ts in segment
- * base.  Returns 1 and positions the reader there, 0 if the segment has
- * none, or an error.
+ * time_start finds where a scan for the first record with timestamp >= ts
+ * may start in the segment open as r->fd: from the last .timeindex entry
+ * older than ts, if that entry and the .index entry used to reach it agree
+ * with the log; else (a missing or damaged index) from the segment's
+ * start.  Sets *pos and *from, the first offset that can qualify.
  */
-static int find_time(mq_reader *r, int64_t base, int64_t ts)
+static void time_start(mq_reader *r, int64_t base, int64_t ts, uint64_t *pos,
+                       int64_t *from)
 {
 	char path[PATH_MAX];
+	mq_tidx *te = NULL;
+	mq_idx *ie = NULL;
+	size_t nt = 0, ni = 0;
+	struct stat st;
+	*pos = 0;
+	*from = base;
+	if (fstat(r->fd, &st) < 0 ||
+	    mq_seg_path(path, sizeof path, r->dir, base, ".timeindex") < 0 ||
+	    mq_timeindex_load(path, base, &te, &nt) < 0)
+		return;
+	nt = mq_timeindex_sane(te, nt);
+	ssize_t j = mq_timeindex_below(te, nt, ts);
+	uint64_t size = (uint64_t)st.st_size;
+	if (j >= 0 && te[j].offset < INT64_MAX &&
+	    mq_seg_path(path, sizeof path, r->dir, base, ".index") == 0 &&
+	    mq_index_load(path, base, &ie, &ni) == 0) {
+		ni = mq_index_sane(ie, ni, size);
+		if (mq_timeindex_entry_ok(r->fd, base, ie, ni, &te[j], size)) {
+			/* Every record up to te[j].offset is older than ts. */
+			*from = te[j].offset + 1;
+			*pos = checked_start(r->fd, mq_index_start(r->fd, base, ie, ni,
+			                                           *from, size), *from);
+		}
+	}
+	free(ie);
+	free(te);
+}
+
+/*
+ * find_time looks for the first record with timestamp >= ts in segment
+ * base.  Returns 1 and positions the reader there, 0 if the segment has
+ * none, or an error.  In a closed segment, bytes after the last complete
+ * batch are corruption (MQ_ECORRUPT), not "nothing more".
+ */
+static int find_time(mq_reader *r, int64_t base, int64_t ts, int closed)
+{
 	int rc = open_segment(r, base, 0);
 	if (rc < 0)
 		return rc;
-	mq_tidx *te;
-	size_t nt;
-	uint64_t pos = 0;
-	int64_t from = base;
-	if (mq_seg_path(path, sizeof path, r->dir, base, ".timeindex") == 0 &&
-	    mq_timeindex_load(path, base, &te, &nt) == 0) {
-		nt = mq_timeindex_sane(te, nt);
-		ssize_t j = mq_timeindex_below(te, nt, ts);
-		if (j >= 0 && te[j].offset < INT64_MAX) {
-			/* Every record up to te[j].offset is older than ts. */
-			from = te[j].offset + 1;
-			struct stat st;
-			if (fstat(r->fd, &st) == 0)
-				pos = checked_start(r->fd,
-				                    mq_segment_start_position(r->dir, base, from,
-				                                              (uint64_t)st.st_size),
-				                    from);
-		}
-		free(te);
-	}
+	uint64_t pos;
+	int64_t from;
+	time_start(r, base, ts, &pos, &from);
 	mq_scan_seek(&r->sc, pos);
 	r->next = from;
 	for (;;) {
 		const uint8_t *b;
 		rc = mq_scan_next(&r->sc, &b, &r->cur);
+		if (rc == 0 && closed && r->sc.eof_at != UINT64_MAX &&
+		    r->sc.pos < r->sc.eof_at)
+			return fail_at(r, MQ_ECORRUPT, "incomplete batch at the end of "
+			               "a closed segment");
 		if (rc != 1)
 			return rc == MQ_ECORRUPT ? fail_at(r, rc, NULL) : rc;
 		size_t len = (size_t)r->cur.length + MQ_BATCH_LOG_OVERHEAD;
@@ -427,6 +453,9 @@ static int find_time(mq_reader *r, int64_t base, int64_t ts)
 				return fail_at(r, rc, NULL);
 		}
 		mq_scan_skip(&r->sc, &r->cur);
+		/* So that an error names the offset where it was found. */
+		if (r->cur.last_offset >= r->next && r->cur.last_offset < INT64_MAX)
+			r->next = r->cur.last_offset + 1;
 	}
 }
 
@@ -446,7 +475,7 @@ int mq_reader_seek_time(mq_reader *r, int64_t ts)
 		/* Segments wholly below the log start offset do not count. */
 		if (i + 1 < n && bases[i + 1] <= r->log_start)
 			continue;
-		rc = find_time(r, bases[i], ts);
+		rc = find_time(r, bases[i], ts, i + 1 < n);
 		if (rc == MQ_EIO && errno == ENOENT && i + 1 < n)
 			rc = 0; /* deleted by retention meanwhile */
 		if (rc != 0)

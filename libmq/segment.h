@@ -26,7 +26,8 @@ int mq_seg_path(char *buf, size_t len, const char *dir, int64_t base,
  * named by 20 decimal digits followed by ".log"), ascending, as a malloc'ed
  * array the caller frees.  *inos, if not NULL, receives a parallel array of
  * the .log files' inode numbers.  An empty directory gives *n == 0 and NULL
- * arrays.  MQ_EIO if DIR cannot be read.
+ * arrays.  MQ_EIO if DIR cannot be read, MQ_EINVAL if it is a symbolic
+ * link (not followed).
  */
 int mq_seg_list(const char *dir, int64_t **bases, uint64_t **inos, size_t *n);
 
@@ -123,9 +124,44 @@ void mq_timeindex_entry(uint8_t out[MQ_TIMEINDEX_ENTRY], int64_t base,
  * mq_segment_start_position returns the file position from which a scan
  * for offset target may start in segment base of DIR: the position of the
  * last trustworthy index entry at or below target, else 0.  It never fails:
- * an unreadable or damaged index only makes the scan start earlier.
+ * an unreadable or damaged index only makes the scan start earlier.  It
+ * opens the .log to check the entry (see mq_segment_start_fd).
  */
 uint64_t mq_segment_start_position(const char *dir, int64_t base,
                                    int64_t target, uint64_t log_size);
+
+/*
+ * Checking index entries against the log (log_size bytes of fd), so that
+ * a damaged entry is never used: see format-spec/segments.md.
+ *
+ * mq_batch_header_at returns 1 and *info (position set) when a v2 batch
+ * header starts at pos and the batch it describes ends within log_size,
+ * else 0 (also on read errors).  The CRC is not checked.
+ *
+ * mq_index_entry_ok returns 1 when the batch at e->position has offsets,
+ * all at or above base, that include e->offset, else 0.
+ *
+ * mq_index_start returns the position of the last entry of the sane
+ * entries e[0..n) at or below target that mq_index_entry_ok accepts,
+ * trying a few entries back before giving up with 0.
+ *
+ * mq_timeindex_entry_ok returns 1 when the batch that holds te->offset,
+ * found from the .index entries ie[0..ni) (sane) and a short walk over
+ * batch headers, has maxTimestamp te->timestamp (Kafka records the
+ * largest timestamp so far and the batch that holds it), else 0.
+ *
+ * mq_segment_start_fd is mq_segment_start_position with the .log already
+ * open as fd.
+ */
+int mq_batch_header_at(int fd, uint64_t pos, uint64_t log_size,
+                       mq_batch_info *info);
+int mq_index_entry_ok(int fd, int64_t base, const mq_idx *e,
+                      uint64_t log_size, mq_batch_info *info);
+uint64_t mq_index_start(int fd, int64_t base, const mq_idx *e, size_t n,
+                        int64_t target, uint64_t log_size);
+int mq_timeindex_entry_ok(int fd, int64_t base, const mq_idx *ie, size_t ni,
+                          const mq_tidx *te, uint64_t log_size);
+uint64_t mq_segment_start_fd(const char *dir, int64_t base, int fd,
+                             int64_t target, uint64_t log_size);
 
 #endif
