@@ -1,5 +1,5 @@
 # bash completion for the mq tools: mq-create(1), mq-produce(1),
-# mq-consume(1), mq-inspect(1), mq-retain(1), mq-compact(1).
+# mq-consume(1), mq-inspect(1), mq-retain(1), mq-compact(1), mq-repair(1).
 # One file for all of them; `make install` installs it under each tool's
 # name, so bash-completion's lazy loader finds it for any of them.
 
@@ -24,13 +24,15 @@ _mq_dir()
 	printf '%s\n' "$dir"
 }
 
-# _mq_topics prints the topic names of that data directory.
+# _mq_topics prints the topic names of that data directory.  Symbolic
+# links inside it are not followed (as the tools do not follow them).
 _mq_topics()
 {
 	local dir f
 	dir=$(_mq_dir)
+	[[ -L $dir/.mq || -L $dir/.mq/topics ]] && return
 	for f in "$dir"/.mq/topics/*.conf; do
-		[[ -e $f ]] || continue
+		[[ -f $f && ! -L $f ]] || continue
 		f=${f##*/}
 		printf '%s\n' "${f%.conf}"
 	done
@@ -41,9 +43,10 @@ _mq_groups()
 {
 	local dir f
 	dir=$(_mq_dir)
+	[[ -L $dir/.mq || -L $dir/.mq/groups ]] && return
 	for f in "$dir"/.mq/groups/*/; do
-		[[ -d $f ]] || continue
 		f=${f%/}
+		[[ -d $f && ! -L $f ]] || continue
 		printf '%s\n' "${f##*/}"
 	done
 }
@@ -331,3 +334,28 @@ _mq_compact()
 }
 
 complete -F _mq_compact mq-compact
+
+
+_mq_repair()
+{
+	local cur prev
+	cur=${COMP_WORDS[COMP_CWORD]}
+	prev=${COMP_WORDS[COMP_CWORD - 1]}
+	case $prev in
+	-d|--dir)
+		COMPREPLY=($(compgen -d -- "$cur"))
+		return
+		;;
+	-p|--partition)
+		return
+		;;
+	esac
+	if [[ $cur == -* ]]; then
+		COMPREPLY=($(compgen -W "-d --dir -p --partition -n --no-wait
+		    --dry-run -h --help -V --version" -- "$cur"))
+		return
+	fi
+	COMPREPLY=($(compgen -W "$(_mq_topics)" -- "$cur"))
+}
+
+complete -F _mq_repair mq-repair

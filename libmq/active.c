@@ -238,9 +238,90 @@ static int write_index(const char *dir, int64_t base, const char *ext,
 }
 
 /*
+ * Batch headers read to check the entries of a large .index: every entry
+ * of an index up to CHECK_ALL entries, else the last CHECK_TAIL entries,
+ * the entries after the last .timeindex entry's and about CHECK_SAMPLE
+ * evenly spread ones.  At a microsecond or two per pread(2) this keeps
+ * loading a 1 GiB segment (up to 262144 entries) near a millisecond; damage
+ * in the entries not read is for readers to ignore and mq-repair to fix.
+ */
+#define CHECK_ALL 1024
+#define CHECK_TAIL 512
+#define CHECK_SAMPLE 256
+
+/*
+ * check_entries holds the sane entries ie[0..ni) and te[0..nt) against the
+ * log, by Kafka's rule (see the top of this file): every .index entry
+ * names a batch header and an offset in that batch; each .timeindex entry
+ * belongs to the first .index entry at or above its offset, at most one
+ * per .index entry, and the batch holding its offset has its timestamp;
+ * the batch of an .index entry without a .timeindex entry is no newer
+ * than the last .timeindex entry before it.  The order rules are checked
+ * for every entry, the ones that need the log for the entries chosen as
+ * CHECK_ALL says, at one pread(2) of a batch header per .index entry and a
+ * few more when timestamps go back.  Returns 0 when an entry is wrong.
+ * Else returns 1 with how many leading entries to keep: *keep_t drops
+ * .timeindex entries past the last .index entry, and when .timeindex
+ * entries are missing at the end (a cut file), *keep_i ends the .index at
+ * the entry of the last .timeindex entry, so that a scan from there writes
+ * the missing entries of both again.
+ */
+static int check_entries(const mq_segstate *s, const mq_idx *ie, size_t ni,
+                         const mq_tidx *te, size_t nt, uint64_t log_size,
+                         size_t *keep_i, size_t *keep_t)
+{
+	size_t m = nt, k = 0, keep = ni;
+	while (m > 0 && (ni == 0 || te[m - 1].offset > ie[ni - 1].offset))
+		m--;
+	/* The .index entry the last .timeindex entry came with. */
+	size_t jl = m ? (size_t)(mq_index_floor(ie, ni, te[m - 1].offset - 1) + 1)
+	              : 0;
+	size_t stride = ni / CHECK_SAMPLE + 1;
+	int64_t last_ts = -1;
+	size_t last_j = 0; /* entries up to the last .timeindex entry's */
+	for (size_t j = 0; j < ni; j++) {
+		mq_batch_info h;
+		int read = ni <= CHECK_ALL || j + CHECK_TAIL >= ni ||
+		           j % stride == 0 || (j >= jl && j - jl <= 8);
+		if (read &&
+		    !mq_index_entry_ok(s->log_fd, s->base, &ie[j], log_size, &h))
+			return 0;
+		if (k < m && te[k].offset <= ie[j].offset) {
+			/* te[k] was written with ie[j]. */
+			if (k + 1 < m && te[k + 1].offset <= ie[j].offset)
+				return 0;
+			if (!read)
+				;
+			else if (te[k].offset >= h.base_offset) {
+				if (h.max_timestamp != te[k].timestamp)
+					return 0;
+			} else if (h.max_timestamp > te[k].timestamp ||
+			           !mq_timeindex_entry_ok(s->log_fd, s->base, ie, j,
+			                                  &te[k], log_size)) {
+				return 0;
+			}
+			last_ts = te[k].timestamp;
+			last_j = j + 1;
+			k++;
+		} else if (read && h.max_timestamp > last_ts) {
+			/* A .timeindex entry should have come with ie[j]. */
+			if (k < m)
+				return 0; /* lost in the middle */
+			keep = last_j;   /* lost at the end: write them again */
+			break;
+		}
+	}
+	*keep_i = keep;
+	*keep_t = m;
+	return 1;
+}
+
+/*
  * trusted_start checks the indexes and, when they can be trusted, returns
  * the position of the last .index entry to scan from and primes the state
- * from the last .timeindex entry.  Returns 0 when a rebuild is needed.
+ * from the last .timeindex entry.  Entries past that point (lost ones
+ * included) are the scan's to write; s->idx_size and s->tidx_size say how
+ * much of each file is kept.  Returns 0 when a rebuild is needed.
  */
 static int trusted_start(mq_segstate *s, const char *dir, uint64_t log_size,
                          uint64_t *start)
@@ -266,8 +347,9 @@ static int trusted_start(mq_segstate *s, const char *dir, uint64_t log_size,
 		goto out;
 	if (ni && ie[0].position == 0)
 		goto out; /* Kafka's rule never indexes the first batch */
-	if (nt && (te[0].offset < s->base ||
-	           (ni && te[nt - 1].offset > ie[ni - 1].offset)))
+	if (nt && te[0].offset < s->base)
+		goto out;
+	if (!check_entries(s, ie, ni, te, nt, log_size, &ni, &nt))
 		goto out;
 	*start = ni ? ie[ni - 1].position : 0;
 	s->idx_size = ni * MQ_INDEX_ENTRY;
@@ -281,6 +363,23 @@ out:
 	free(ie);
 	free(te);
 	return ok;
+}
+
+/*
+ * append_entries writes the entries in b after the first *size bytes of
+ * the index file fd, cutting off whatever the file holds past them first
+ * (readers meanwhile see fewer entries, never wrong ones).  A failure
+ * leaves the index short, which the next load repairs.
+ */
+static void append_entries(int fd, const mq_buf *b, uint64_t *size)
+{
+	struct stat st;
+	if (fstat(fd, &st) < 0)
+		return;
+	if ((uint64_t)st.st_size > *size && ftruncate(fd, (off_t)*size) < 0)
+		return;
+	if (b->len && pwrite_all(fd, b->data, b->len, *size) == 0)
+		*size += b->len;
 }
 
 /* first_batch_ts reads the maxTimestamp of the batch at position 0. */
@@ -362,7 +461,8 @@ int mq_segstate_load(mq_segstate *s, const char *dir, int64_t base,
 			rc = mq_fail(MQ_ECORRUPT,
 			             "%s at position %" PRIu64 " of segment %020" PRId64
 			             ".log in '%s', followed by valid batches; refusing "
-			             "to truncate (see mq-inspect --verify)",
+			             "to truncate (see mq-inspect --verify; mq-repair "
+			             "sets the damage aside)",
 			             bad_why, bad, base, dir);
 			goto fail;
 		}
@@ -383,13 +483,10 @@ int mq_segstate_load(mq_segstate *s, const char *dir, int64_t base,
 	if (!rebuild && s->roll_ts < 0 && s->size > 0)
 		s->roll_ts = first_batch_ts(s->log_fd);
 	if (!rebuild) {
-		/* Entries a crashed writer did not get to write: add them. */
-		if (rb.idx.len &&
-		    pwrite_all(s->idx_fd, rb.idx.data, rb.idx.len, s->idx_size) == 0)
-			s->idx_size += rb.idx.len;
-		if (rb.tidx.len &&
-		    pwrite_all(s->tidx_fd, rb.tidx.data, rb.tidx.len, s->tidx_size) == 0)
-			s->tidx_size += rb.tidx.len;
+		/* Entries a crashed writer did not get to write, or that
+		 * were lost: add them after the entries kept. */
+		append_entries(s->idx_fd, &rb.idx, &s->idx_size);
+		append_entries(s->tidx_fd, &rb.tidx, &s->tidx_size);
 	} else {
 		rc = write_index(dir, base, ".index", &rb.idx, &s->idx_fd, &s->idx_size);
 		if (rc == MQ_OK)
@@ -505,5 +602,48 @@ int mq_segstate_seal(mq_segstate *s)
 		               s->base);
 	s->tidx_size += sizeof e;
 	s->last_tidx_ts = s->max_ts;
+	return MQ_OK;
+}
+
+int mq_segment_rescan(int log_fd, int64_t base, int32_t interval,
+                      int allow_gaps, int seal, mq_rescan *out)
+{
+	mq_segstate s;
+	memset(&s, 0, sizeof s);
+	memset(out, 0, sizeof *out);
+	s.log_fd = log_fd;
+	s.idx_fd = s.tidx_fd = -1;
+	s.base = base;
+	s.index_interval = interval;
+	s.allow_gaps = allow_gaps;
+	reset_state(&s);
+	struct rebuild rb = { { 0 }, { 0 } };
+	uint64_t bad = 0;
+	const char *why = NULL;
+	struct stat st;
+	int rc = scan(&s, 0, base, &rb, &bad, &why);
+	if (rc == 1 && fstat(log_fd, &st) < 0)
+		rc = mq_fail(MQ_EIO, "cannot stat segment %020" PRId64, base);
+	if (rc == 1) {
+		out->bad_why = why;
+		out->incomplete = strcmp(why, "incomplete batch") == 0;
+		out->follows = valid_batch_follows(log_fd, bad, (uint64_t)st.st_size);
+		rc = MQ_OK;
+	}
+	if (rc == MQ_OK && seal && s.max_ts >= 0 && s.max_ts > s.last_tidx_ts &&
+	    (rc = mq_buf_reserve(&rb.tidx, MQ_TIMEINDEX_ENTRY)) == MQ_OK) {
+		mq_timeindex_entry(rb.tidx.data + rb.tidx.len, base, s.max_ts,
+		                   s.max_ts_offset);
+		rb.tidx.len += MQ_TIMEINDEX_ENTRY;
+	}
+	if (rc < 0) {
+		mq_buf_free(&rb.idx);
+		mq_buf_free(&rb.tidx);
+		return rc;
+	}
+	out->end = s.size;
+	out->next_offset = s.next_offset;
+	out->idx = rb.idx;
+	out->tidx = rb.tidx;
 	return MQ_OK;
 }

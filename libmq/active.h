@@ -10,6 +10,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "codec.h"
+
 typedef struct mq_segstate {
 	int64_t base;              /* base offset, from the file name */
 	uint64_t ino;              /* inode of the .log file */
@@ -67,5 +69,28 @@ int mq_segstate_seal(mq_segstate *s);
 
 /* mq_segstate_close closes the descriptors (no sync).  Idempotent. */
 void mq_segstate_close(mq_segstate *s);
+
+/* What mq_segment_rescan found in one .log (see there). */
+typedef struct mq_rescan {
+	uint64_t end;              /* where the valid batches end */
+	int64_t next_offset;       /* the offset after them (base if none) */
+	const char *bad_why;       /* the problem at end; NULL: clean end */
+	int incomplete;            /* the bad batch runs past the file's end */
+	int follows;               /* a valid batch starts after the bad one */
+	mq_buf idx, tidx;          /* the rebuilt indexes; mq_buf_free both */
+} mq_rescan;
+
+/*
+ * mq_segment_rescan scans the .log open as log_fd (segment base) from
+ * position 0 with the checks of the writer's recovery (header, CRC,
+ * offset order; gaps allowed only with allow_gaps) and builds in out->idx
+ * and out->tidx the .index and .timeindex the writer's rule gives for the
+ * valid batches before the first bad one, plus the final .timeindex entry
+ * a roll adds when seal is set (for closed segments).  Needs no lock and
+ * writes nothing.  Returns MQ_OK, or MQ_EIO / MQ_ENOMEM with nothing to
+ * free.
+ */
+int mq_segment_rescan(int log_fd, int64_t base, int32_t interval,
+                      int allow_gaps, int seal, mq_rescan *out);
 
 #endif

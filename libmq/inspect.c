@@ -16,6 +16,7 @@
 #include "codec.h"
 #include "error.h"
 #include "internal.h"
+#include "repair.h"
 #include "segment.h"
 
 static uint64_t file_size(const char *dir, int64_t base, const char *ext)
@@ -206,7 +207,33 @@ struct bref {
 	uint64_t position;
 	int64_t base_offset, last_offset;
 	int64_t max_so_far;   /* largest maxTimestamp up to this batch */
+	int64_t max_ts;       /* this batch's maxTimestamp */
 };
+
+/*
+ * index_file_ok says whether the index file at v->path can be checked: a
+ * regular file or none (indexes are derived data, a missing one is
+ * rebuilt).  Anything else there (a directory, a symbolic link, a FIFO)
+ * is a problem, since no tool uses it and no writer can replace it.
+ */
+static int index_file_ok(struct verify *v)
+{
+	struct stat st;
+	if (lstat(v->path, &st) < 0) {
+		if (errno == ENOENT)
+			return 0;
+		problem(v, 0, "cannot examine: %s", strerror(errno));
+		return 0;
+	}
+	if (S_ISREG(st.st_mode))
+		return 1;
+	problem(v, 0, "not a regular file but %s; it is ignored, and writers "
+	        "cannot rebuild it", S_ISDIR(st.st_mode) ? "a directory"
+	        : S_ISLNK(st.st_mode) ? "a symbolic link"
+	        : S_ISFIFO(st.st_mode) ? "a FIFO"
+	        : S_ISSOCK(st.st_mode) ? "a socket" : "a device");
+	return 0;
+}
 
 static void verify_indexes(struct verify *v, const char *dir, int64_t base,
                            const struct bref *b, size_t nb, uint64_t log_size,
@@ -217,7 +244,11 @@ static void verify_indexes(struct verify *v, const char *dir, int64_t base,
 	size_t ni, nt;
 	if (mq_seg_path(v->path, sizeof v->path, dir, base, ".index") < 0)
 		return;
-	if (mq_index_load(v->path, base, &ie, &ni) == 0) {
+	if (!index_file_ok(v))
+		;
+	else if (mq_index_load(v->path, base, &ie, &ni) < 0)
+		problem(v, 0, "cannot read: %s", mq_errmsg());
+	else {
 		uint64_t fsz = file_size(dir, base, ".index");
 		if (fsz % MQ_INDEX_ENTRY)
 			problem(v, fsz - fsz % MQ_INDEX_ENTRY,
@@ -252,7 +283,11 @@ static void verify_indexes(struct verify *v, const char *dir, int64_t base,
 	}
 	if (mq_seg_path(v->path, sizeof v->path, dir, base, ".timeindex") < 0)
 		return;
-	if (mq_timeindex_load(v->path, base, &te, &nt) == 0) {
+	if (!index_file_ok(v))
+		;
+	else if (mq_timeindex_load(v->path, base, &te, &nt) < 0)
+		problem(v, 0, "cannot read: %s", mq_errmsg());
+	else {
 		uint64_t fsz = file_size(dir, base, ".timeindex");
 		if (fsz % MQ_TIMEINDEX_ENTRY)
 			problem(v, fsz - fsz % MQ_TIMEINDEX_ENTRY,
@@ -274,15 +309,28 @@ static void verify_indexes(struct verify *v, const char *dir, int64_t base,
 				        te[i].offset, last);
 				continue;
 			}
-			/* Records up to the entry's offset must not be newer than it. */
+			/* Records up to the entry's offset must not be newer than
+			 * it, and (Kafka's rule) the batch holding that offset
+			 * has the entry's timestamp. */
 			int64_t max_so_far = -1;
-			for (size_t k = 0; k < nb && b[k].base_offset <= te[i].offset; k++)
+			const struct bref *hold = NULL;
+			for (size_t k = 0; k < nb && b[k].base_offset <= te[i].offset; k++) {
 				if (b[k].last_offset <= te[i].offset)
 					max_so_far = b[k].max_so_far;
+				if (b[k].last_offset >= te[i].offset)
+					hold = &b[k];
+			}
 			if (te[i].timestamp < max_so_far)
 				problem(v, at, "timeindex entry %zu says %" PRId64 " but records "
 				        "up to offset %" PRId64 " reach timestamp %" PRId64, i,
 				        te[i].timestamp, te[i].offset, max_so_far);
+			else if (!hold)
+				problem(v, at, "timeindex entry %zu names offset %" PRId64
+				        ", which no batch holds", i, te[i].offset);
+			else if (hold->max_ts != te[i].timestamp)
+				problem(v, at, "timeindex entry %zu says %" PRId64 " but the "
+				        "batch holding offset %" PRId64 " has maxTimestamp %"
+				        PRId64, i, te[i].timestamp, te[i].offset, hold->max_ts);
 		}
 		free(te);
 	}
@@ -307,7 +355,8 @@ static int verify_segment(struct verify *v, const char *dir, int64_t base,
 	if (*expect > base)
 		problem(v, 0, "segment base offset %" PRId64 " is below the previous "
 		        "segment's next offset %" PRId64, base, *expect);
-	if (*expect < base && *expect >= 0 && !allow_gaps)
+	if (*expect < base && *expect >= 0 && !allow_gaps &&
+	    !mq_repair_gap_noted(dir, base)) /* set aside by mq-repair */
 		problem(v, 0, "offsets %" PRId64 "..%" PRId64 " are missing before "
 		        "this segment", *expect, base - 1);
 	int64_t prev = base - 1;
@@ -373,7 +422,7 @@ static int verify_segment(struct verify *v, const char *dir, int64_t base,
 			refs = nr;
 		}
 		refs[nb++] = (struct bref){ sc.pos, info.base_offset, info.last_offset,
-		                            max_so_far };
+		                            max_so_far, info.max_timestamp };
 		mq_scan_skip(&sc, &info);
 		end = sc.pos;
 	}

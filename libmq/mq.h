@@ -214,7 +214,7 @@ const mq_config *mq_topic_config(const mq_topic *t);
 /*
  * mq_partition_path writes the path of partition P's directory to buf.
  * Returns MQ_ERANGE for a partition the topic does not have and MQ_EINVAL if
- * buf is too small.
+ * buf is too small or the directory is a symbolic link (never followed).
  */
 int mq_partition_path(const mq_topic *t, int32_t p, char *buf, size_t len);
 
@@ -460,7 +460,9 @@ int mq_dump_next_record(mq_dump *d, mq_record *rec);
  * offset continuity within and across segments, and every .index and
  * .timeindex entry against the log.  An incomplete batch at the end of
  * the last segment is not a problem (it is not yet written, or a torn tail
- * the next writer truncates).  Each problem is passed to report()
+ * the next writer truncates), and neither are the offsets missing after a
+ * segment that mq_repair_partition cut (its set-aside file SEGMENT.log.
+ * damaged-SIZE records the cut).  Each problem is passed to report()
  * with the file path, the byte position and a sentence; the return value is
  * the number of problems found (0 = clean) or a negative MQ_E* code if the
  * check itself could not run.  Never writes anything.
@@ -469,6 +471,61 @@ typedef void (*mq_report_fn)(void *ctx, const char *file, uint64_t position,
                              const char *problem);
 int mq_verify_partition(mq_topic *t, int32_t p, mq_report_fn report,
                         void *ctx);
+
+/* ------------------------------------------------------------------ */
+/* Repair (mq-repair).                                                 */
+
+/* Flags of mq_repair_partition, besides MQ_NOWAIT. */
+enum { MQ_REPAIR_DRY_RUN = 0x400 };
+
+/* What was done to one file (mq_repair_action.kind). */
+enum { MQ_REPAIR_DAMAGE = 1,  /* a .log cut at a bad batch, rest set aside */
+       MQ_REPAIR_TORN = 2,    /* an incomplete last batch cut off */
+       MQ_REPAIR_INDEX = 3 }; /* an .index or .timeindex rebuilt */
+
+typedef struct mq_repair_action {
+	int kind;                /* MQ_REPAIR_* */
+	const char *file;        /* base name, "00000000000000000000.log" */
+	int64_t base_offset;     /* of the segment */
+	const char *why;         /* the problem: "CRC mismatch", "missing" */
+	/* MQ_REPAIR_DAMAGE and MQ_REPAIR_TORN: */
+	uint64_t position;       /* byte position of the bad batch */
+	int64_t offset;          /* the offset it should have started at */
+	int64_t batches, records;/* valid batches and records kept before it */
+	uint64_t bytes;          /* bytes from it to the end of the file */
+	/* MQ_REPAIR_DAMAGE: base name of the file the bytes were moved to;
+	 * MQ_REPAIR_INDEX: of the file a non-regular index was moved to, or
+	 * NULL. */
+	const char *aside;
+} mq_repair_action;
+
+typedef void (*mq_repair_fn)(void *ctx, const mq_repair_action *a);
+
+/*
+ * mq_repair_partition repairs partition P of t under its writer lock (and,
+ * for compacted topics, the cleaner lock), segment by segment in offset
+ * order, and passes each action to report (may be NULL):
+ *  - a .log whose scan meets a bad batch (CRC, header, offset order, or an
+ *    incomplete batch that is not a torn tail) keeps every valid batch
+ *    before it; the bytes from the bad batch to the end are first written
+ *    to SEGMENT.log.damaged-POS beside it (POS the bad batch's position;
+ *    ".N" is appended when a different file has that name), durably, and
+ *    then the .log is truncated at POS and its indexes are rebuilt.  The
+ *    offsets lost in a closed segment become a gap that readers skip;
+ *  - an incomplete batch at the end of the last segment with no valid
+ *    batch after it (a torn tail) is cut as the writer would cut it;
+ *  - an .index or .timeindex that is missing, not a regular file (moved
+ *    aside to NAME.damaged), or inconsistent with the log is rebuilt.
+ * Every step is crash-safe: files are written to a temporary file, synced
+ * and renamed, the set-aside bytes are durable before the .log is cut, and
+ * a crash leaves a state the next repair or writer recovers.  With
+ * MQ_REPAIR_DRY_RUN nothing changes and the actions say what would be
+ * done.  Returns the number of actions (0: nothing needed repair), or a
+ * negative MQ_E* code (MQ_EBUSY with MQ_NOWAIT when a lock is held); a
+ * failure may come after some actions were done and reported.
+ */
+int mq_repair_partition(mq_topic *t, int32_t p, int flags,
+                        mq_repair_fn report, void *ctx);
 
 /* ------------------------------------------------------------------ */
 /* Consumer groups: committed offsets.                                 */

@@ -16,11 +16,12 @@ export MQ_BIN
 : "${MQ_KILLS:=200}" "${MQ_WRITERS_N:=250000}" "${MQ_FOLLOW_N:=50000}"
 : "${MQ_FLIPS:=1000}" "${MQ_CUT_STEP:=1}"
 export MQ_KILLS MQ_WRITERS_N MQ_FOLLOW_N MQ_FLIPS MQ_CUT_STEP
+: "${REPAIR_TRIALS:=500}"; export REPAIR_TRIALS  # tests/cli/repair.bats
 [ -n "${MQ_SEED:-}" ] && export MQ_SEED
 [ -n "${MQ_STRICT:-}" ] && export MQ_STRICT
 cd "$(dirname "$0")/../.." || exit 1
 failed=0
-for s in torture faults names; do
+for s in torture faults names repair; do
 	start=$(date +%s)
 	if bats --tap --show-output-of-passing-tests "tests/cli/$s.bats" >"$MQ_BIN/long-$s.tap" 2>&1; then
 		echo "ok   $s ($(($(date +%s) - start)) s)"
