@@ -110,10 +110,17 @@ static int status = EXIT_OK;
 /* Buffers for decoding a JSON line. */
 static struct jsonrec jrec;
 
-/* Dies for a failed producer call: an append, a sync or a write. */
+/* Dies for a failed producer call: an append, a sync or a write.  What
+ * was appended before the failure is made durable and its offsets are
+ * printed first. */
 __attribute__((noreturn))
 static void fatal(int rc)
 {
+	const char *msg = *pr.errmsg ? pr.errmsg : mq_errmsg();
+	char copy[1024];
+
+	snprintf(copy, sizeof copy, "%s", *msg ? msg : mq_strerror(rc));
+	producer_salvage(&pr);
 	if (pr.out_errno)
 		die(EXIT_ERROR, "cannot write to standard output: %s",
 		    strerror(pr.out_errno));
@@ -121,13 +128,6 @@ static void fatal(int rc)
 		die(EXIT_ERROR, "record %" PRId64 ": compressed batch exceeds "
 		    "max.message.bytes (%" PRId64 ") of topic '%s'",
 		    pr.failed_recno, max_bytes, mq_topic_name(topic));
-	/* Whatever was appended before the failure is made durable. */
-	const char *msg = *pr.errmsg ? pr.errmsg : mq_errmsg();
-	char copy[1024];
-	snprintf(copy, sizeof copy, "%s", *msg ? msg : mq_strerror(rc));
-	producer_stop(&pr);
-	if (pr.sync_mode != PR_SYNC_NONE)
-		mq_sync(topic);
 	die(exit_code_for(rc), "%s", copy);
 }
 

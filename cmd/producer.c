@@ -386,6 +386,25 @@ static int reap(struct producer *pr, size_t done)
 	return rc;
 }
 
+/* producer_salvage stops the writer, syncs what was appended (unless
+ * PR_SYNC_NONE) and prints its offsets; errors are ignored. */
+void producer_salvage(struct producer *pr)
+{
+	struct pr_writer *w = pr->w;
+
+	if (!w)
+		return;
+	producer_stop(pr);
+	reap(pr, w->done);
+	if (pr->sync_mode != PR_SYNC_NONE && !w->synced) {
+		if (mq_sync(pr->topic) < 0)
+			return;
+		w->synced = 1;
+	}
+	if (!pr->out_errno)
+		print_offsets(pr);
+}
+
 /* Hands partition p's batch to the writer, first making room in the
  * ring.  Returns a failure of a finished job, if any. */
 static int submit_part(struct producer *pr, int32_t p)

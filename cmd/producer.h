@@ -126,6 +126,15 @@ int producer_finish(struct producer *pr);
  */
 void producer_stop(struct producer *pr);
 
+/*
+ * producer_salvage is the way out after a failure: it stops the writer,
+ * syncs what was appended (unless PR_SYNC_NONE) and prints the offsets of
+ * those records, so that a script knows exactly what was stored.  Errors
+ * are ignored (a failed sync prints nothing).  The caller may use the
+ * topic afterwards.
+ */
+void producer_salvage(struct producer *pr);
+
 /* producer_close stops the writer and frees everything pr holds; it
  * appends nothing more. */
 void producer_close(struct producer *pr);
