@@ -158,12 +158,7 @@ static int scan(mq_segstate *s, uint64_t start, int64_t expected,
 	return rc;
 }
 
-/*
- * valid_batch_follows says whether a complete batch with a good CRC starts
- * anywhere after position bad in the file of size size.  That is what
- * tells corruption in the middle of a segment from a torn tail.
- */
-static int valid_batch_follows(int fd, uint64_t bad, uint64_t size)
+int mq_valid_batch_follows(int fd, uint64_t bad, uint64_t size)
 {
 	if (size - bad > TAIL_SEARCH_LIMIT)
 		return 1;
@@ -321,10 +316,12 @@ static int check_entries(const mq_segstate *s, const mq_idx *ie, size_t ni,
  * the position of the last .index entry to scan from and primes the state
  * from the last .timeindex entry.  Entries past that point (lost ones
  * included) are the scan's to write; s->idx_size and s->tidx_size say how
- * much of each file is kept.  Returns 0 when a rebuild is needed.
+ * much of each file is kept.  *expect is the baseOffset the batch there
+ * must have (INT64_MIN: any, in a topic with gaps).  Returns 0 when a
+ * rebuild is needed.
  */
 static int trusted_start(mq_segstate *s, const char *dir, uint64_t log_size,
-                         uint64_t *start)
+                         uint64_t *start, int64_t *expect)
 {
 	char path[PATH_MAX];
 	mq_idx *ie = NULL;
@@ -352,6 +349,17 @@ static int trusted_start(mq_segstate *s, const char *dir, uint64_t log_size,
 	if (!check_entries(s, ie, ni, te, nt, log_size, &ni, &nt))
 		goto out;
 	*start = ni ? ie[ni - 1].position : 0;
+	*expect = INT64_MIN;
+	if (ni && !s->allow_gaps) {
+		/* Offsets are contiguous and the entry names the batch's
+		 * lastOffset, which (with lastOffsetDelta, under the CRC)
+		 * vouches for the baseOffset the scan starts from. */
+		mq_batch_info h;
+		if (!mq_batch_header_at(s->log_fd, *start, log_size, &h) ||
+		    h.last_offset != ie[ni - 1].offset)
+			goto out;
+		*expect = h.base_offset;
+	}
 	s->idx_size = ni * MQ_INDEX_ENTRY;
 	s->tidx_size = nt * MQ_TIMEINDEX_ENTRY;
 	if (nt) {
@@ -432,13 +440,14 @@ int mq_segstate_load(mq_segstate *s, const char *dir, int64_t base,
 
 	reset_state(s);
 	uint64_t start = 0;
-	int rebuild = !trusted_start(s, dir, disk, &start);
+	int64_t expect = INT64_MIN;
+	int rebuild = !trusted_start(s, dir, disk, &start, &expect);
 	if (rebuild)
 		reset_state(s);
 	for (int pass = 0;; pass++) {
 		uint64_t bad = 0;
 		const char *bad_why = NULL;
-		rc = scan(s, start, start ? INT64_MIN : base, &rb, &bad, &bad_why);
+		rc = scan(s, start, start ? expect : base, &rb, &bad, &bad_why);
 		if (rc < 0)
 			goto fail;
 		if (rc == 1 && start > 0 && bad == start) {
@@ -457,7 +466,7 @@ int mq_segstate_load(mq_segstate *s, const char *dir, int64_t base,
 			continue;
 		}
 		/* rc == 1: a bad batch at 'bad'.  Torn tail or corruption? */
-		if (valid_batch_follows(s->log_fd, bad, disk)) {
+		if (mq_valid_batch_follows(s->log_fd, bad, disk)) {
 			rc = mq_fail(MQ_ECORRUPT,
 			             "%s at position %" PRIu64 " of segment %020" PRId64
 			             ".log in '%s', followed by valid batches; refusing "
@@ -627,7 +636,7 @@ int mq_segment_rescan(int log_fd, int64_t base, int32_t interval,
 	if (rc == 1) {
 		out->bad_why = why;
 		out->incomplete = strcmp(why, "incomplete batch") == 0;
-		out->follows = valid_batch_follows(log_fd, bad, (uint64_t)st.st_size);
+		out->follows = mq_valid_batch_follows(log_fd, bad, (uint64_t)st.st_size);
 		rc = MQ_OK;
 	}
 	if (rc == MQ_OK && seal && s.max_ts >= 0 && s.max_ts > s.last_tidx_ts &&

@@ -70,6 +70,17 @@ int mq_segstate_seal(mq_segstate *s);
 /* mq_segstate_close closes the descriptors (no sync).  Idempotent. */
 void mq_segstate_close(mq_segstate *s);
 
+/*
+ * mq_valid_batch_follows says whether a complete batch with a good CRC
+ * starts anywhere after position bad of the .log open as fd, whose size
+ * is size: the writer's rule that tells corruption in the middle of a
+ * segment from a torn tail (none follows).  More than 64 MiB after bad,
+ * and a file that cannot be read or memory that cannot be had, count as
+ * "one follows", so that nothing is ever truncated in doubt.  Needs no
+ * lock.
+ */
+int mq_valid_batch_follows(int fd, uint64_t bad, uint64_t size);
+
 /* What mq_segment_rescan found in one .log (see there). */
 typedef struct mq_rescan {
 	uint64_t end;              /* where the valid batches end */

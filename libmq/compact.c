@@ -112,6 +112,22 @@ static int64_t read_checkpoint(const char *dir)
 	return v;
 }
 
+int mq_gaps_allowed(const mq_config *cfg, const char *dir)
+{
+	char path[PATH_MAX];
+	struct stat st;
+	static const char *const markers[] = {
+		MQ_CHECKPOINT_FILE, "leader-epoch-checkpoint", "partition.metadata",
+	};
+	if (cfg->cleanup_policy & MQ_CLEANUP_COMPACT)
+		return 1;
+	for (size_t i = 0; i < sizeof markers / sizeof markers[0]; i++)
+		if (snprintf(path, sizeof path, "%s/%s", dir, markers[i]) <
+		    (int)sizeof path && lstat(path, &st) == 0)
+			return 1;
+	return 0;
+}
+
 static int write_checkpoint(const char *dir, int64_t off)
 {
 	char path[PATH_MAX], buf[32];
@@ -384,10 +400,18 @@ static int run_passes(struct run *r)
 	struct plan *pl = &r->pl;
 	int64_t fu = pl->d.first_uncleanable;
 	int64_t from = pl->d.checkpoint;
+	int rc;
+	/* The checkpoint file marks the partition as compacted (gaps in its
+	 * offsets are legitimate from now on, whatever cleanup.policy later
+	 * says): it must exist before the first rewritten segment does.  Its
+	 * value stays what it is taken to be when there is none. */
+	if (!(r->flags & MQ_COMPACT_DRY_RUN) && read_checkpoint(pl->dir) < 0 &&
+	    (rc = write_checkpoint(pl->dir, from)) < 0)
+		return rc;
 	do {
 		int64_t end;
 		mq_keymap_clear(&r->map);
-		int rc = build_map(pl, &r->map, from, &end);
+		rc = build_map(pl, &r->map, from, &end);
 		if (rc < 0)
 			return rc;
 		if (end <= from && from < fu)

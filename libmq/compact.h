@@ -17,6 +17,20 @@
 #define MQ_CHECKPOINT_FILE "mq.cleaner-checkpoint"
 #define MQ_CLEANER_LOCK_FILE "mq.cleaner.lock"
 
+/*
+ * mq_gaps_allowed says whether offsets may skip between the batches of a
+ * segment of partition directory DIR (format-spec/segments.md): yes when
+ * cfg's cleanup.policy includes compact, or when the partition was ever
+ * compacted (its DIR/mq.cleaner-checkpoint exists, which mq_compact writes
+ * before it swaps in the first rewritten segment), or when the directory
+ * was copied from a Kafka broker (it holds leader-epoch-checkpoint or
+ * partition.metadata, which mq never writes: the broker's cleanup.policy
+ * is unknown, and Kafka may have compacted it).  Otherwise offsets are
+ * contiguous and a gap is corruption.  It cannot fail: a directory that
+ * cannot be examined counts as never compacted.
+ */
+int mq_gaps_allowed(const mq_config *cfg, const char *dir);
+
 /* Suffixes of a segment being rewritten (after the 20-digit base). */
 #define MQ_CLEANED_LOG ".log.cleaned"
 #define MQ_CLEANED_INDEX ".index.cleaned"

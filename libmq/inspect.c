@@ -13,7 +13,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "active.h"
 #include "codec.h"
+#include "compact.h"
 #include "error.h"
 #include "internal.h"
 #include "repair.h"
@@ -368,13 +370,22 @@ static int verify_segment(struct verify *v, const char *dir, int64_t base,
 		rc = mq_scan_next(&sc, &b, &info);
 		if (rc == 0) {
 			/* In the last segment an incomplete batch is "not yet written"
-			 * (or a torn tail the next writer truncates): not a problem. */
+			 * (or a torn tail the next writer truncates): not a problem,
+			 * unless a valid batch follows it, which makes it corruption
+			 * the writer refuses to truncate (the writer's own rule). */
+			struct stat st;
 			if (sc.eof_at != UINT64_MAX && sc.pos < sc.eof_at) {
 				if (!last_segment)
 					problem(v, sc.pos, "incomplete batch: %" PRIu64 " bytes after "
 					        "the last complete batch of a closed segment",
 					        sc.eof_at - sc.pos);
-				torn = last_segment;
+				else if (fstat(fd, &st) == 0 &&
+				         mq_valid_batch_follows(fd, sc.pos, (uint64_t)st.st_size))
+					problem(v, sc.pos, "incomplete batch followed by valid "
+					        "batches: the batch length is damaged; the rest "
+					        "of the segment cannot be read");
+				else
+					torn = 1;
 			}
 			break;
 		}
@@ -453,7 +464,7 @@ int mq_verify_partition(mq_topic *t, int32_t p, mq_report_fn report,
 	if (rc < 0)
 		return mq_fail_prefix(rc, "topic '%s' partition %d", t->name, p);
 	struct verify v = { report, ctx, 0, "" };
-	int allow_gaps = (t->cfg.cleanup_policy & MQ_CLEANUP_COMPACT) != 0;
+	int allow_gaps = mq_gaps_allowed(&t->cfg, dir);
 	int64_t expect = -1;
 	for (size_t i = 0; i < n && rc >= 0; i++)
 		rc = verify_segment(&v, dir, bases[i], i + 1 == n, allow_gaps, &expect);

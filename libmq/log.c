@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "codec.h"
+#include "compact.h"
 #include "error.h"
 #include "internal.h"
 #include "lock.h"
@@ -153,7 +154,7 @@ static int switch_segment(struct mq_part *part, int64_t base, uint64_t ino,
 	mq_segstate_close(&part->seg);
 	part->loaded = 0;
 	part->seg.index_interval = part->cfg->index_interval_bytes;
-	part->seg.allow_gaps = (part->cfg->cleanup_policy & MQ_CLEANUP_COMPACT) != 0;
+	part->seg.allow_gaps = mq_gaps_allowed(part->cfg, part->dir);
 	char why[256] = "";
 	int rc = mq_segstate_load(&part->seg, part->dir, base, create, why,
 	                          sizeof why);

@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "codec.h"
+#include "compact.h"
 #include "error.h"
 #include "internal.h"
 #include "retain.h"
@@ -49,6 +50,7 @@ struct mq_reader {
 	int64_t ls_file;      /* mq.log-start's value, -1 if absent */
 	struct stat ls_st;    /* mq.log-start as last read (st_ino 0: none) */
 	uint64_t ls_buf;      /* sc.buf_start when the log start was read */
+	int gaps;             /* 1: offsets may skip (compacted); 0: not seen */
 	int moved;            /* a jump not yet reported by mq_reader_moved */
 	int64_t moved_from, moved_to;
 };
@@ -219,6 +221,64 @@ static uint64_t checked_start(int fd, uint64_t pos, int64_t target)
 	return ok ? pos : 0;
 }
 
+/*
+ * gaps_ok says whether offsets may skip between batches (see
+ * mq_gaps_allowed), remembering a yes.
+ */
+static int gaps_ok(mq_reader *r)
+{
+	if (!r->gaps)
+		r->gaps = mq_gaps_allowed(&r->t->cfg, r->dir);
+	return r->gaps;
+}
+
+/*
+ * start_at returns the position of the last of the sane .index entries
+ * e[0..n) at or below target whose batch (in fd, size bytes) holds the
+ * entry's offset, is complete, has a good CRC and a baseOffset <= target,
+ * trying a few entries back before giving up with 0.  *prev receives the
+ * offset before that batch as far as it is vouched for: base - 1 at
+ * position 0; with contig (offsets contiguous) an entry counts only when
+ * it names its batch's lastOffset, as the writer's rule makes it, which
+ * with lastOffsetDelta (under the CRC) vouches for the baseOffset
+ * (outside it); without, INT64_MIN (unknown).
+ */
+static uint64_t start_at(int fd, int64_t base, const mq_idx *e, size_t n,
+                         int64_t target, uint64_t size, int contig,
+                         int64_t *prev)
+{
+	ssize_t i = mq_index_floor(e, n, target);
+	*prev = base - 1;
+	for (int tries = 0; i >= 0 && tries < 8; i--, tries++) {
+		mq_batch_info info;
+		if (!mq_index_entry_ok(fd, base, &e[i], size, &info) ||
+		    (contig && info.last_offset != e[i].offset) ||
+		    !checked_start(fd, e[i].position, target))
+			continue;
+		*prev = contig ? info.base_offset - 1 : INT64_MIN;
+		return e[i].position;
+	}
+	return 0;
+}
+
+/* index_start is start_at with the .index of segment base in dir. */
+static uint64_t index_start(const char *dir, int64_t base, int fd,
+                            int64_t target, uint64_t size, int contig,
+                            int64_t *prev)
+{
+	char path[PATH_MAX];
+	mq_idx *e = NULL;
+	size_t n = 0;
+	*prev = base - 1;
+	if (mq_seg_path(path, sizeof path, dir, base, ".index") < 0 ||
+	    mq_index_load(path, base, &e, &n) < 0)
+		return 0;
+	n = mq_index_sane(e, n, size);
+	uint64_t pos = start_at(fd, base, e, n, target, size, contig, prev);
+	free(e);
+	return pos;
+}
+
 static int position_in(mq_reader *r, int64_t base, int64_t target)
 {
 	int rc = open_segment(r, base, 0);
@@ -227,16 +287,21 @@ static int position_in(mq_reader *r, int64_t base, int64_t target)
 	struct stat st;
 	if (fstat(r->fd, &st) < 0)
 		return mq_fail(MQ_EIO, "cannot stat segment %020" PRId64, base);
-	uint64_t pos = mq_segment_start_fd(r->dir, base, r->fd, target,
-	                                   (uint64_t)st.st_size);
-	pos = checked_start(r->fd, pos, target);
+	uint64_t pos = index_start(r->dir, base, r->fd, target,
+	                           (uint64_t)st.st_size, !gaps_ok(r),
+	                           &r->last_seen);
 	mq_scan_seek(&r->sc, pos);
-	r->last_seen = pos == 0 ? base - 1 : INT64_MIN;
 	return MQ_OK;
 }
 
-/* tail_end returns the log end offset of segment base (header scan). */
-static int tail_end(const char *dir, int64_t base, int64_t *end)
+/*
+ * tail_end returns the log end offset of segment base (header scan).  A
+ * batch whose baseOffset does not follow its predecessor's (contig: is
+ * not the next offset; else: is not above it) is damaged and counted at
+ * the offsets after its predecessor, so that readers go on up to it and
+ * report the damage instead of stopping short of it.
+ */
+static int tail_end(const char *dir, int64_t base, int contig, int64_t *end)
 {
 	char path[PATH_MAX];
 	int rc = mq_seg_path(path, sizeof path, dir, base, ".log");
@@ -250,9 +315,9 @@ static int tail_end(const char *dir, int64_t base, int64_t *end)
 		close(fd);
 		return mq_fail(MQ_EIO, "cannot stat '%s'", path);
 	}
-	uint64_t pos = mq_segment_start_fd(dir, base, fd, INT64_MAX,
-	                                   (uint64_t)st.st_size);
-	pos = checked_start(fd, pos, INT64_MAX);
+	int64_t prev;
+	uint64_t pos = index_start(dir, base, fd, INT64_MAX, (uint64_t)st.st_size,
+	                           contig, &prev);
 	mq_scan sc;
 	mq_scan_init(&sc, fd, pos);
 	*end = base;
@@ -262,7 +327,19 @@ static int tail_end(const char *dir, int64_t base, int64_t *end)
 		rc = mq_scan_next(&sc, &b, &info);
 		if (rc != 1)
 			break;
-		*end = info.last_offset + 1;
+		int64_t delta = info.last_offset - info.base_offset;
+		if (prev != INT64_MIN &&
+		    (info.base_offset <= prev ||
+		     (contig && info.base_offset != prev + 1))) {
+			if (prev > INT64_MAX - 2 - delta)
+				break;
+			prev += 1 + delta;
+		} else {
+			prev = info.last_offset;
+		}
+		if (prev == INT64_MAX)
+			break;
+		*end = prev + 1;
 		mq_scan_skip(&sc, &info);
 	}
 	mq_scan_free(&sc);
@@ -287,7 +364,8 @@ int mq_log_offsets(mq_topic *t, int32_t p, int64_t *start, int64_t *end)
 		if (n > 0) {
 			rc = mq_log_start_effective(dir, bases[0], start);
 			if (rc == MQ_OK)
-				rc = tail_end(dir, bases[n - 1], end);
+				rc = tail_end(dir, bases[n - 1],
+				              !mq_gaps_allowed(&t->cfg, dir), end);
 		}
 		free(bases);
 		if (rc != MQ_EIO || errno != ENOENT || tries >= 100)
@@ -323,7 +401,7 @@ static int seek_once(mq_reader *r, int64_t offset, int *moved)
 		r->next = r->log_start;
 	}
 	int64_t end;
-	rc = tail_end(r->dir, bases[n - 1], &end);
+	rc = tail_end(r->dir, bases[n - 1], !gaps_ok(r), &end);
 	if (rc < 0)
 		goto out;
 	if (r->next > end)
@@ -375,10 +453,11 @@ static int jump(mq_reader *r)
  * may start in the segment open as r->fd: from the last .timeindex entry
  * older than ts, if that entry and the .index entry used to reach it agree
  * with the log; else (a missing or damaged index) from the segment's
- * start.  Sets *pos and *from, the first offset that can qualify.
+ * start.  Sets *pos, *from, the first offset that can qualify, and *prev
+ * as start_at does.
  */
 static void time_start(mq_reader *r, int64_t base, int64_t ts, uint64_t *pos,
-                       int64_t *from)
+                       int64_t *from, int64_t *prev)
 {
 	char path[PATH_MAX];
 	mq_tidx *te = NULL;
@@ -387,6 +466,7 @@ static void time_start(mq_reader *r, int64_t base, int64_t ts, uint64_t *pos,
 	struct stat st;
 	*pos = 0;
 	*from = base;
+	*prev = base - 1;
 	if (fstat(r->fd, &st) < 0 ||
 	    mq_seg_path(path, sizeof path, r->dir, base, ".timeindex") < 0 ||
 	    mq_timeindex_load(path, base, &te, &nt) < 0)
@@ -401,12 +481,30 @@ static void time_start(mq_reader *r, int64_t base, int64_t ts, uint64_t *pos,
 		if (mq_timeindex_entry_ok(r->fd, base, ie, ni, &te[j], size)) {
 			/* Every record up to te[j].offset is older than ts. */
 			*from = te[j].offset + 1;
-			*pos = checked_start(r->fd, mq_index_start(r->fd, base, ie, ni,
-			                                           *from, size), *from);
+			*pos = start_at(r->fd, base, ie, ni, *from, size, !gaps_ok(r),
+			                prev);
 		}
 	}
 	free(ie);
 	free(te);
+}
+
+/*
+ * offsets_in_sequence checks the batch just scanned against its segment
+ * and its predecessor: baseOffset lies outside the CRC, so this is what
+ * catches a damaged one.  Offsets must rise; in a partition that is not
+ * compacted (see mq_gaps_allowed) they must also be contiguous.
+ */
+static int offsets_in_sequence(mq_reader *r)
+{
+	int64_t bo = r->cur.base_offset;
+	if (bo < r->seg_base || r->cur.last_offset - r->seg_base > INT32_MAX)
+		return 0;
+	if (r->last_seen == INT64_MIN)
+		return 1;
+	if (bo <= r->last_seen)
+		return 0;
+	return bo == r->last_seen + 1 || gaps_ok(r);
 }
 
 /*
@@ -422,7 +520,7 @@ static int find_time(mq_reader *r, int64_t base, int64_t ts, int closed)
 		return rc;
 	uint64_t pos;
 	int64_t from;
-	time_start(r, base, ts, &pos, &from);
+	time_start(r, base, ts, &pos, &from, &r->last_seen);
 	mq_scan_seek(&r->sc, pos);
 	r->next = from;
 	for (;;) {
@@ -437,6 +535,8 @@ static int find_time(mq_reader *r, int64_t base, int64_t ts, int closed)
 		size_t len = (size_t)r->cur.length + MQ_BATCH_LOG_OVERHEAD;
 		if (!mq_batch_check_crc(b, len))
 			return fail_at(r, MQ_ECORRUPT, "CRC mismatch");
+		if (!offsets_in_sequence(r))
+			return fail_at(r, MQ_ECORRUPT, "batch offset out of sequence");
 		if (r->cur.max_timestamp >= ts && r->cur.last_offset >= from &&
 		    !r->cur.control) {
 			rc = mq_rec_iter_start(&r->it, b, len, &r->cur);
@@ -445,13 +545,15 @@ static int find_time(mq_reader *r, int64_t base, int64_t ts, int closed)
 			mq_record rec;
 			while ((rc = mq_rec_iter_next(&r->it, &rec)) == 1)
 				if (rec.offset >= from && rec.timestamp >= ts) {
+					/* The scanner stays at this batch, and
+					 * last_seen at its predecessor's. */
 					r->next = rec.offset;
-					r->last_seen = INT64_MIN;
-					return 1; /* scanner stays at this batch */
+					return 1;
 				}
 			if (rc < 0)
 				return fail_at(r, rc, NULL);
 		}
+		r->last_seen = r->cur.last_offset;
 		mq_scan_skip(&r->sc, &r->cur);
 		/* So that an error names the offset where it was found. */
 		if (r->cur.last_offset >= r->next && r->cur.last_offset < INT64_MAX)
@@ -543,25 +645,6 @@ static int next_segment(mq_reader *r)
 	if (rc == MQ_EIO && errno == ENOENT)
 		return 1; /* removed by retention meanwhile: list again */
 	return rc < 0 ? rc : 1;
-}
-
-/*
- * offsets_in_sequence checks the batch just scanned against its segment
- * and its predecessor: baseOffset lies outside the CRC, so this is what
- * catches a damaged one.  Offsets must rise; without compaction they must
- * also be contiguous.
- */
-static int offsets_in_sequence(const mq_reader *r)
-{
-	int64_t bo = r->cur.base_offset;
-	if (bo < r->seg_base || r->cur.last_offset - r->seg_base > INT32_MAX)
-		return 0;
-	if (r->last_seen == INT64_MIN)
-		return 1;
-	if (bo <= r->last_seen)
-		return 0;
-	return (r->t->cfg.cleanup_policy & MQ_CLEANUP_COMPACT) ||
-	       bo == r->last_seen + 1;
 }
 
 int mq_reader_next(mq_reader *r, mq_record *rec)

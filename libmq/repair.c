@@ -337,7 +337,8 @@ static int collect(struct repair *r, int fd, uint64_t end, struct mq_bref **out,
 		if (info.max_timestamp > max_so_far)
 			max_so_far = info.max_timestamp;
 		v[n++] = (struct mq_bref){ info.position, info.base_offset,
-		                        info.last_offset, max_so_far };
+		                        info.last_offset, max_so_far,
+		                        info.max_timestamp };
 		if (!info.control)
 			*records += info.count;
 		mq_scan_skip(&sc, &info);
@@ -475,8 +476,7 @@ static int repair_segment(struct repair *r, int64_t base, int last)
 	size_t nb = 0;
 	int64_t records = 0;
 	int rc = mq_segment_rescan(fd, base, cfg->index_interval_bytes,
-	                           (cfg->cleanup_policy & MQ_CLEANUP_COMPACT) != 0,
-	                           !last, &rs);
+	                           mq_gaps_allowed(cfg, r->dir), !last, &rs);
 	if (rc < 0) {
 		close(fd);
 		return mq_fail_prefix(rc, "topic '%s' partition %d: %s", r->t->name,

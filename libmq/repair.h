@@ -25,14 +25,16 @@ struct mq_bref {
 	uint64_t position;
 	int64_t base_offset, last_offset;
 	int64_t max_so_far;      /* largest maxTimestamp up to this batch */
+	int64_t max_ts;          /* this batch's maxTimestamp */
 };
 
 /*
  * mq_index_check says in why (whylen bytes) what is wrong with the len
  * bytes d of an .index (entry 8) or .timeindex (entry 12) of segment base,
  * given its nb valid batches b in order; why[0] is 0 when every entry is
- * consistent with them, by the rules of mq-inspect --verify.  It cannot
- * fail.
+ * consistent with them, by the rules of mq-inspect --verify and the
+ * readers (a .timeindex entry is valid only if the batch holding its
+ * offset has exactly its timestamp as maxTimestamp).  It cannot fail.
  */
 void mq_index_check(const uint8_t *d, size_t len, size_t entry, int64_t base,
                     const struct mq_bref *b, size_t nb, char *why,

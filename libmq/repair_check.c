@@ -23,6 +23,22 @@ static const struct mq_bref *batch_at(const struct mq_bref *b, size_t nb,
 	return lo < nb && b[lo].position == pos ? &b[lo] : NULL;
 }
 
+/* holding returns the batch that holds offset, or NULL (a gap, or past
+ * the last batch). */
+static const struct mq_bref *holding(const struct mq_bref *b, size_t nb,
+                                     int64_t offset)
+{
+	size_t lo = 0, hi = nb;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (b[mid].last_offset < offset)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < nb && b[lo].base_offset <= offset ? &b[lo] : NULL;
+}
+
 /* max_up_to returns the largest timestamp of batches ending <= offset. */
 static int64_t max_up_to(const struct mq_bref *b, size_t nb, int64_t offset)
 {
@@ -65,6 +81,7 @@ void mq_index_check(const uint8_t *d, size_t len, size_t entry,
 				         "does not hold", i);
 			prev_pos = pos;
 		} else {
+			const struct mq_bref *at;
 			int64_t ts = (int64_t)mq_be64(e);
 			if (__builtin_add_overflow(base, (int64_t)mq_be32(e + 8), &off) ||
 			    (i > 0 && (off < prev_off || ts < prev_ts)))
@@ -75,6 +92,13 @@ void mq_index_check(const uint8_t *d, size_t len, size_t entry,
 			else if (ts < max_up_to(b, nb, off))
 				snprintf(why, whylen, "entry %zu has a timestamp below its "
 				         "records'", i);
+			else if (!(at = holding(b, nb, off)))
+				snprintf(why, whylen, "entry %zu names an offset no batch "
+				         "holds", i);
+			else if (at->max_ts != ts)
+				snprintf(why, whylen, "entry %zu has a timestamp that is "
+				         "not the maxTimestamp of the batch holding its "
+				         "offset", i);
 			prev_ts = ts;
 		}
 		if (why[0])

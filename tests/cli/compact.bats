@@ -357,3 +357,28 @@ twelve() {
 	run mq-inspect plain
 	[[ "${lines[1]}" == *"LAST-TIMESTAMP" ]]
 }
+
+@test "a compacted topic altered to cleanup.policy=delete reads, verifies and grows as before" {
+	compacted c
+	twelve c
+	mq-compact -q c
+	before=$(kv c)
+	# Compaction left gaps between the offsets of a segment's batches.
+	[ "$(wc -l <<<"$before")" -lt 12 ]
+	[ -e "$MQ_DIR/c-0/mq.cleaner-checkpoint" ]
+	run -0 mq-create --alter -c cleanup.policy=delete c
+	# The partition was compacted once, so its gaps stay legitimate.
+	run -0 kv c
+	[ "$output" = "$before" ]
+	run -0 mq-consume -o 5 -F '%o\n' c
+	[ "$output" = "$(awk '$1 >= 5 { print $1 }' <<<"$before")" ]
+	run -0 mq-consume -o @1005 -F '%o\n' c
+	[ "$output" = "$(awk '$1 >= 5 { print $1 }' <<<"$before")" ]
+	run -0 mq-inspect --verify c
+	run -0 mq-repair c
+	[ "$(kv c)" = "$before" ]
+	run -0 mq-produce --print-offsets c <<<"new"
+	[ "$output" = "0	12" ]
+	run -0 mq-consume -o 12 -F '%o %s\n' c
+	[ "$output" = "12 new" ]
+}

@@ -483,6 +483,56 @@ static void test_index_damage_only(void **state)
 }
 
 /*
+ * A .timeindex entry of a closed segment whose timestamp is one above the
+ * maxTimestamp of the batch holding its offset: not below its records'
+ * timestamps, yet readers and verify reject it (Kafka's rule: the entry is
+ * that batch's maxTimestamp), so mq-repair rebuilds it too.
+ */
+static void test_timeindex_not_batch_max(void **state)
+{
+	(void)state;
+	char *dir = tu_mkdtemp();
+	mq_env *env;
+	mq_topic *t = tu_topic(&env, dir, "r", small);
+	for (int i = 0; i < NREC; i += 2)
+		assert_int_equal(tu_append(t, 0, i, 2, 1000 + 10 * i), i);
+	assert_int_equal(mq_sync(t), 0);
+	size_t ns;
+	mq_segment_info *s = segments(t, &ns);
+	char p0[4200];
+	tu_seg(p0, sizeof p0, dir, "r", 0, s[0].base_offset, ".timeindex");
+	size_t good_len;
+	char *good = slurp(p0, &good_len);
+	assert_true(good_len >= 24);
+	assert_true((unsigned char)good[7] < 255);
+	int fd = open(p0, O_RDWR);
+	assert_true(fd >= 0);
+	unsigned char c = (unsigned char)good[7] + 1;
+	assert_int_equal(pwrite(fd, &c, 1, 7), 1);
+	close(fd);
+	assert_int_equal(mq_verify_partition(t, 0, NULL, NULL), 1);
+
+	struct log l;
+	assert_int_equal(repair(t, 0, &l), 1);
+	assert_string_equal(l.file[0], strrchr(p0, '/') + 1);
+	assert_string_equal(l.why[0], "entry 0 has a timestamp that is not the "
+	                    "maxTimestamp of the batch holding its offset");
+	assert_int_equal(l.a[0].kind, MQ_REPAIR_INDEX);
+	size_t n;
+	char *rebuilt = slurp(p0, &n);
+	assert_int_equal(n, good_len);
+	assert_memory_equal(rebuilt, good, n);
+	free(rebuilt);
+	free(good);
+	expect_verified(t);
+	assert_int_equal(repair(t, 0, &l), 0);
+	free(s);
+	mq_topic_close(t);
+	mq_env_close(env);
+	tu_rmdir(dir);
+}
+
+/*
  * A repair that crashed after it set the bytes aside but before it cut
  * the .log: the next one finds the same bytes there and uses that file;
  * a file of the same name with other bytes is kept and another name is
@@ -609,6 +659,7 @@ int main(void)
 		cmocka_unit_test(test_torn_tail),
 		cmocka_unit_test(test_incomplete_closed_segment),
 		cmocka_unit_test(test_index_damage_only),
+		cmocka_unit_test(test_timeindex_not_batch_max),
 		cmocka_unit_test(test_interrupted_repair),
 		cmocka_unit_test(test_nowait_busy),
 		cmocka_unit_test(test_compacted_topic),
