@@ -173,9 +173,7 @@ int main(int argc, char **argv)
 		case 'V':
 			print_version();
 		default:
-			fprintf(stderr, "Try '%s --help' for more information.\n",
-			        progname);
-			return EXIT_USAGE;
+			bad_option();
 		}
 	}
 	for (int i = optind; i < argc; i++)

@@ -548,9 +548,7 @@ int main(int argc, char **argv)
 		default:
 			if (group_option(&go, c, optarg, argc, argv))
 				break;
-			fprintf(stderr, "Try '%s --help' for more "
-			        "information.\n", progname);
-			exit(EXIT_USAGE);
+			bad_option();
 		}
 	}
 	if (nformats > 1)

@@ -122,9 +122,7 @@ static void parse_args(int argc, char **argv, struct args *a)
 		case 'V':
 			print_version();
 		default:
-			fprintf(stderr, "Try '%s --help' for more information.\n",
-			        progname);
-			exit(EXIT_USAGE);
+			bad_option();
 		}
 	}
 	if (optind == argc)

@@ -588,9 +588,7 @@ int main(int argc, char **argv)
 		case 'V':
 			print_version();
 		default:
-			fprintf(stderr, "Try '%s --help' for more information.\n",
-			        progname);
-			return EXIT_USAGE;
+			bad_option();
 		}
 	}
 	if (dump && verify)

@@ -463,9 +463,7 @@ int main(int argc, char **argv)
 		case 'h': fputs(usage_text, stdout); return EXIT_OK;
 		case 'V': print_version();
 		default:
-			fprintf(stderr, "Try '%s --help' for more information.\n",
-			    progname);
-			return EXIT_USAGE;
+			bad_option();
 		}
 	}
 	if (nframings > 1)

@@ -146,9 +146,7 @@ int main(int argc, char **argv)
 		case 'V':
 			print_version();
 		default:
-			fprintf(stderr, "Try '%s --help' for more information.\n",
-			        progname);
-			exit(EXIT_USAGE);
+			bad_option();
 		}
 	}
 	if (optind == argc)

@@ -130,3 +130,10 @@ mq_env *open_env(const char *dir, int flags)
 		die_mq(rc, "cannot open data directory '%s'", dir);
 	return env;
 }
+
+/* bad_option prints the --help pointer and exits with the usage code. */
+void bad_option(void)
+{
+	fprintf(stderr, "Try '%s --help' for more information.\n", progname);
+	exit(EXIT_USAGE);
+}

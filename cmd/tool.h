@@ -48,6 +48,12 @@ void die_mq(int err, const char *fmt, ...);
 __attribute__((noreturn, format(printf, 1, 2)))
 void usage_error(const char *fmt, ...);
 
+/* bad_option ends a getopt loop that met an unknown option or a missing
+ * argument (getopt has printed why): it prints "Try 'PROG --help' for more
+ * information." and exits EXIT_USAGE. */
+__attribute__((noreturn))
+void bad_option(void);
+
 /* print_version prints "PROG (mq) VERSION" on stdout and exits 0. */
 __attribute__((noreturn)) void print_version(void);
 
