@@ -116,9 +116,11 @@ static struct jsonrec jrec;
 __attribute__((noreturn))
 static void fatal(int rc)
 {
-	const char *msg = *pr.errmsg ? pr.errmsg : mq_errmsg();
+	const char *msg;
 	char copy[1024];
 
+	producer_stop(&pr);
+	msg = *pr.errmsg ? pr.errmsg : mq_errmsg();
 	snprintf(copy, sizeof copy, "%s", *msg ? msg : mq_strerror(rc));
 	producer_salvage(&pr);
 	if (pr.out_errno)

@@ -71,7 +71,7 @@ struct pr_writer {
 };
 
 struct span {
-	int64_t base;           /* first offset */
+	int64_t base;           /* first offset; -1: records not stored */
 	size_t count;
 };
 
@@ -215,13 +215,11 @@ void producer_stop(struct producer *pr)
 	pthread_mutex_unlock(&w->mu);
 	pthread_join(w->thread, NULL);
 	w->threaded = 0;
-	/* Jobs the thread did not start are dropped. */
-	for (; w->tail > w->done; w->tail--) {
-		struct job *j = &w->ring[(w->tail - 1) % RING];
-		pr->retained -= j->s.hw;
-		mq_batch_free(j->s.b);
-		j->s.b = NULL;
-	}
+	/* Jobs the thread did not start are dropped: reap() returns their
+	 * batches and notes their records as not stored. */
+	for (size_t i = w->done; i < w->tail; i++)
+		w->ring[i % RING].rc = MQ_EINVAL;
+	w->done = w->tail;
 	w->failed = 1;
 }
 
@@ -284,8 +282,8 @@ static int print_offsets(struct producer *pr)
 		if (!pp->slen)
 			break;
 		struct span *s = &pp->spans[pp->shead];
-		if (fprintf(pr->offsets, "%" PRId32 "\t%" PRId64 "\n", p,
-		    s->base + (int64_t)pp->sused) < 0)
+		if (s->base >= 0 && fprintf(pr->offsets, "%" PRId32 "\t%"
+		    PRId64 "\n", p, s->base + (int64_t)pp->sused) < 0)
 			goto fail;
 		if (++pp->sused == s->count) {
 			pp->sused = 0;
@@ -370,15 +368,14 @@ static int reap(struct producer *pr, size_t done)
 
 	for (; w->head < done; w->head++) {
 		struct job *j = &w->ring[w->head % RING];
-		if (j->rc < 0) {
-			if (!rc) {
-				rc = j->rc;
-				if (rc == MQ_ETOOBIG)
-					pr->failed_recno = j->first_recno;
-			}
-		} else if (!rc) {
-			rc = push_span(pr, j->p, j->base, j->count);
+		int r = push_span(pr, j->p, j->rc < 0 ? -1 : j->base, j->count);
+		if (j->rc < 0 && !pr->failed_rc) {
+			pr->failed_rc = j->rc;
+			if (j->rc == MQ_ETOOBIG)
+				pr->failed_recno = j->first_recno;
 		}
+		if (!rc)
+			rc = j->rc < 0 ? j->rc : r;
 		mq_batch_reset(j->s.b);
 		put_slot(pr, j->s);
 		j->s.b = NULL;
@@ -396,8 +393,15 @@ void producer_salvage(struct producer *pr)
 		return;
 	producer_stop(pr);
 	reap(pr, w->done);
-	if (pr->sync_mode != PR_SYNC_NONE && !w->synced) {
-		if (mq_sync(pr->topic) < 0)
+	/* Records still filling a batch were not stored either. */
+	for (int32_t p = 0; p < pr->nparts; p++)
+		if (pr->parts[p].count)
+			push_span(pr, p, -1, pr->parts[p].count);
+	/* Under PR_SYNC_BATCH every appended batch was synced by the
+	 * writer; under PR_SYNC_EXIT one sync is due now, unless an I/O
+	 * error makes its answer untrustworthy. */
+	if (pr->sync_mode == PR_SYNC_EXIT && !w->synced) {
+		if (pr->failed_rc == MQ_EIO || mq_sync(pr->topic) < 0)
 			return;
 		w->synced = 1;
 	}
@@ -432,6 +436,7 @@ static int submit_part(struct producer *pr, int32_t p)
 	pp->s = (struct pr_slot){ NULL, 0 };
 	pp->count = 0;
 	pp->est = BATCH_OVERHEAD;
+	pr->submitted_at = mono_ms();
 	writer_push(pr);
 	return 0;
 }
@@ -533,8 +538,14 @@ void producer_close(struct producer *pr)
 /* producer_deadline says when pending records are due, or -1. */
 int64_t producer_deadline(const struct producer *pr, int64_t linger_ms)
 {
-	if (!pr->pending_records)
+	if (!pr->pending_records) {
+		/* Batches handed over but not collected have offsets to
+		 * print once the input goes quiet. */
+		if (pr->offsets && pr->sync_mode != PR_SYNC_EXIT &&
+		    pr->w->head != pr->w->tail)
+			return pr->submitted_at + linger_ms;
 		return -1;
+	}
 	return pr->pending_since + linger_ms;
 }
 
@@ -577,6 +588,8 @@ static int drain(struct producer *pr, int sync)
 		if ((rc = mq_sync(pr->topic)) < 0) {
 			snprintf(pr->errmsg, sizeof pr->errmsg, "%s",
 			    *mq_errmsg() ? mq_errmsg() : mq_strerror(rc));
+			if (!pr->failed_rc)
+				pr->failed_rc = rc;
 			return rc;
 		}
 		pr->w->synced = 1;

@@ -56,6 +56,8 @@ struct producer {
 	int32_t *queue;         /* partitions of records not yet printed */
 	size_t qhead, qlen, qcap;
 
+	int64_t submitted_at;   /* monotonic ms of the last batch handed over */
+	int failed_rc;          /* the first failure (append or sync), or 0 */
 	int64_t failed_recno;   /* first record of a batch that did not fit */
 	int out_errno;          /* errno of a failed write to offsets */
 	char errmsg[1024];      /* why the writer failed, or "" */
@@ -128,10 +130,12 @@ void producer_stop(struct producer *pr);
 
 /*
  * producer_salvage is the way out after a failure: it stops the writer,
- * syncs what was appended (unless PR_SYNC_NONE) and prints the offsets of
- * those records, so that a script knows exactly what was stored.  Errors
- * are ignored (a failed sync prints nothing).  The caller may use the
- * topic afterwards.
+ * makes what was appended durable per the sync mode and prints the offsets
+ * of exactly those records, in input order, so that a script knows what
+ * was stored.  Under PR_SYNC_EXIT it prints nothing when a sync failed or
+ * an I/O error happened (a second fsync could report success for pages the
+ * kernel lost).  Errors are ignored.  The caller may use the topic
+ * afterwards.
  */
 void producer_salvage(struct producer *pr);
 

@@ -558,6 +558,32 @@ EOF
 	[ "$output" = "first|" ]
 }
 
+@test "produce --print-offsets: after a failure the output names exactly the records stored" {
+	mq-create -p 2 t
+	echo first | mq-produce -p 1 t
+	exec 9>"$MQ_DIR/t-1/mq.lock"
+	flock 9
+	# r1 cannot be stored (its partition is locked); r2..r6 can, in
+	# batches of one or two records, and only those are printed.
+	run --separate-stderr mq-produce -n --json --batch-bytes 80 \
+		--print-offsets t <<<'{"partition":1,"value":"r1"}
+{"partition":0,"value":"r2"}
+{"partition":0,"value":"r3"}
+{"partition":0,"value":"r4"}
+{"partition":0,"value":"r5"}
+{"partition":0,"value":"r6"}'
+	exec 9>&-
+	[ "$status" -eq 3 ]
+	[ "$output" = "$(printf '0\t0\n0\t1\n0\t2\n0\t3\n0\t4')" ]
+	run -0 mq-consume -F '%p %o %s\n' t
+	[ "$output" = "0 0 r2
+0 1 r3
+0 2 r4
+0 3 r5
+0 4 r6
+1 0 first" ]
+}
+
 @test "produce --json: binary header names round-trip through mq-consume --json" {
 	mq-create t
 	printf '{"value":"v","headers":{"b64:/w==":"x","b64:YjY0Omxp":"y","plain":"z"}}\n' |
