@@ -4,7 +4,9 @@
  * Input is read in large chunks into one buffer and cut into records in
  * place (memchr/memmem for delimiters, a 4-byte length for
  * --length-prefixed, a line for --json); each record goes to the caller's
- * callback.  A record that grows past what max.message.bytes allows is not
+ * callback.  A large regular file is read ahead by a second thread
+ * (readahead.c) and framed in its pieces, the unfinished record at the end
+ * of one piece copied in front of the next.  A record that grows past what max.message.bytes allows is not
  * buffered: the rest of it is read and dropped while its length is
  * counted, so memory stays bounded whatever the input.
  */
@@ -19,13 +21,16 @@
 #include <unistd.h>
 
 #include "framing.h"
+#include "readahead.h"
 #include "tool.h"
 
 #define CHUNK ((size_t)1 << 20)
 
-/* The input buffer: unconsumed bytes are buf[start, end). */
-static char *buf;
-static size_t buf_cap, start, end;
+/* The input: unconsumed bytes are buf[start, end).  buf is own, the
+ * buffer this file allocates, or (reading ahead) a piece of ra's. */
+static char *buf, *own;
+static size_t own_cap, start, end;
+static struct readahead *ra;
 /* The framing of the input being read. */
 static struct framing *f;
 
@@ -45,31 +50,96 @@ static void bad(const struct input *in, const char *fmt, ...)
 /* frame_free frees the input buffer. */
 void frame_free(void)
 {
-	free(buf);
-	buf = NULL;
-	buf_cap = start = end = 0;
+	free(own);
+	buf = own = NULL;
+	own_cap = start = end = 0;
 }
 
-/* Grows buf so that CHUNK / 2 bytes fit after end, compacting first. */
-static void make_room(void)
+/* Moves the unconsumed bytes into own, at its start, and grows own so
+ * that room bytes fit after them. */
+static void own_room(size_t room)
 {
-	if (buf_cap - end >= CHUNK / 2)
-		return;
-	if (start > 0) {
-		memmove(buf, buf + start, end - start);
-		end -= start;
+	size_t tail = end - start, n;
+
+	if (buf == own && start > 0) {
+		memmove(own, own + start, tail);
+		end = tail;
 		start = 0;
 	}
-	if (buf_cap - end >= CHUNK / 2)
+	if (own_cap >= tail + room) {
+		if (buf != own)
+			memcpy(own, buf + start, tail);
+	} else {
+		char *p;
+		n = own_cap ? own_cap * 2 : CHUNK;
+		while (n < tail + room)
+			n *= 2;
+		if (buf == own) {
+			if (!(p = realloc(own, n)))
+				die(EXIT_ERROR, "out of memory");
+		} else {
+			if (!(p = malloc(n)))
+				die(EXIT_ERROR, "out of memory");
+			memcpy(p, buf + start, tail);
+			free(own);
+		}
+		own = p;
+		own_cap = n;
+	}
+	buf = own;
+	start = 0;
+	end = tail;
+}
+
+/* Grows own so that CHUNK / 2 bytes fit after end, compacting first. */
+static void make_room(void)
+{
+	if (buf == own && own_cap - end >= CHUNK / 2)
 		return;
-	size_t n = buf_cap ? buf_cap * 2 : CHUNK;
-	while (n - end < CHUNK / 2)
-		n *= 2;
-	char *p = realloc(buf, n);
-	if (!p)
-		die(EXIT_ERROR, "out of memory");
-	buf = p;
-	buf_cap = n;
+	own_room(CHUNK / 2);
+}
+
+/* Reports a failed read of in and ends it. */
+static void read_failed(struct input *in)
+{
+	if (in->fd == 0)
+		errorx("cannot read standard input: %s", strerror(errno));
+	else
+		errorx("cannot read '%s': %s", in->name, strerror(errno));
+	in->failed = 1;
+}
+
+/*
+ * Takes the next piece read ahead.  The unconsumed bytes go in front of
+ * it, in the room the piece has there; if they do not fit (a long
+ * record), everything is gathered in own.
+ */
+static size_t fill_ahead(struct input *in)
+{
+	char *p;
+	ssize_t n = readahead_next(ra, &p);
+	size_t tail = end - start;
+
+	if (n <= 0) {
+		if (n < 0)
+			read_failed(in);
+		in->eof = 1;
+		return 0;
+	}
+	if (tail <= READAHEAD_ROOM) {
+		/* buf is the previous piece (still valid) or own. */
+		memcpy(p - tail, buf + start, tail);
+		buf = p - tail;
+		start = 0;
+		end = tail + (size_t)n;
+	} else {
+		own_room((size_t)n);
+		memcpy(own + end, p, (size_t)n);
+		end += (size_t)n;
+	}
+	if (f->fresh)
+		f->fresh();
+	return (size_t)n;
 }
 
 /* Reads more input into buf.  Returns the bytes read, 0 at the end of the
@@ -80,22 +150,17 @@ static size_t fill(struct input *in)
 
 	if (in->eof)
 		return 0;
+	if (ra)
+		return fill_ahead(in);
 	make_room();
 	if (in->lingers && f->idle)
 		f->idle(in);
 	do
-		n = read(in->fd, buf + end, buf_cap - end);
+		n = read(in->fd, buf + end, own_cap - end);
 	while (n < 0 && errno == EINTR);
 	if (n <= 0) {
-		if (n < 0) {
-			if (in->fd == 0)
-				errorx("cannot read standard input: %s",
-				    strerror(errno));
-			else
-				errorx("cannot read '%s': %s", in->name,
-				    strerror(errno));
-			in->failed = 1;
-		}
+		if (n < 0)
+			read_failed(in);
 		in->eof = 1;
 		return 0;
 	}
@@ -255,11 +320,19 @@ void frame_input(struct framing *fr, struct input *in)
 	in->lingers = fstat(in->fd, &st) < 0 || !S_ISREG(st.st_mode);
 	in->eof = 0;
 	in->failed = 0;
+	buf = own;
 	start = end = 0;
+	/* A large file is read by a second thread while this one frames. */
+	if (!in->lingers && st.st_size >= READAHEAD_MIN)
+		ra = readahead_start(in->fd);
 	if (f->mode == FRAME_LENGTH)
 		frame_length(in);
 	else
 		frame_delimited(in);
+	readahead_stop(ra);
+	ra = NULL;
+	buf = own;
+	start = end = 0;
 }
 
 /* frame_unescape parses a delimiter argument with C escapes into a new

@@ -46,6 +46,17 @@ typedef struct mq_buf {
 	size_t len, cap;
 } mq_buf;
 
+/* Buffers this large get their new pages populated when they grow. */
+#define MQ_POPULATE_MIN ((size_t)64 << 10)
+
+/*
+ * mq_populate faults in the whole pages of len bytes at p with one
+ * madvise(MADV_POPULATE_WRITE) instead of a page fault per page, which is
+ * what makes a fresh buffer's first fill slow.  Advisory: failure (an old
+ * kernel) is ignored.
+ */
+void mq_populate(void *p, size_t len);
+
 /* mq_buf_reserve makes room for len + extra bytes.  MQ_ENOMEM on failure. */
 int mq_buf_reserve(mq_buf *b, size_t extra);
 void mq_buf_free(mq_buf *b);

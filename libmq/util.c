@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -13,6 +14,20 @@
 #include "codec.h"
 #include "error.h"
 #include "internal.h"
+
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23 /* Linux 5.14 */
+#endif
+
+void mq_populate(void *p, size_t len)
+{
+	uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+	uintptr_t from = ((uintptr_t)p + page - 1) & ~(page - 1);
+	uintptr_t to = ((uintptr_t)p + len) & ~(page - 1);
+
+	if (to > from)
+		(void)madvise((void *)from, to - from, MADV_POPULATE_WRITE);
+}
 
 int mq_buf_reserve(mq_buf *b, size_t extra)
 {
@@ -27,6 +42,8 @@ int mq_buf_reserve(mq_buf *b, size_t extra)
 	uint8_t *p = realloc(b->data, cap);
 	if (!p)
 		return mq_fail(MQ_ENOMEM, "cannot allocate %zu bytes", cap);
+	if (cap >= MQ_POPULATE_MIN)
+		mq_populate(p + b->cap, cap - b->cap);
 	b->data = p;
 	b->cap = cap;
 	return MQ_OK;

@@ -475,6 +475,46 @@ EOF
 	[ "$output" = "a|b|s|c|" ]
 }
 
+# big_lines FILE: about 9.5 MiB of "N:xxx..." lines, every seventh longer
+# than 64 KiB, so that mq-produce reads FILE ahead in 1 MiB pieces and
+# records straddle the pieces, some too long to be joined in front of one.
+big_lines() {
+	awk 'BEGIN {
+		x = "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx";
+		while (length(x) < 140000)
+			x = x x;
+		for (i = 0; total < 9.5 * 1048576; i++) {
+			n = i % 7 == 3 ? 65536 + (i * 977) % 70000 : (i * 7919) % 300;
+			line = i ":" substr(x, 1, n);
+			print line;
+			total += length(line) + 1;
+		}
+	}' >"$1"
+}
+
+@test "produce: a large file read ahead round-trips in every framing" {
+	local d=$BATS_TEST_TMPDIR
+	big_lines "$d/big"
+	mq-create t
+	mq-produce -K: t "$d/big"
+	mq-consume -F '%k:%s\n' t >"$d/out"
+	cmp "$d/big" "$d/out"
+	# NUL-delimited, from standard input.
+	tr '\n' '\0' <"$d/big" >"$d/big0"
+	mq-create u
+	mq-produce -0 u <"$d/big0"
+	mq-consume -0 u >"$d/out0"
+	cmp "$d/big0" "$d/out0"
+	# Length-prefixed: what mq-consume -F '%R%s' prints.
+	mq-consume -F '%R%s' t >"$d/big.lp"
+	mq-create v
+	mq-produce --length-prefixed v "$d/big.lp"
+	mq-consume -F '%R%s' v >"$d/out.lp"
+	cmp "$d/big.lp" "$d/out.lp"
+	run -0 mq-consume -F '%o\n' -o -1 v
+	[ "$output" = "$(($(wc -l <"$d/big") - 1))" ]
+}
+
 @test "produce --sync: each mode stores the records" {
 	mq-create t
 	for s in exit batch none; do
