@@ -97,7 +97,7 @@ size_t mq_batch_bytes(const mq_batch *b)
  * record_ok says whether r can be encoded: lengths -1 or more that fit an
  * int32, and data behind every positive length.
  */
-static int record_ok(const mq_record *r)
+static inline int record_ok(const mq_record *r)
 {
 	if (r->key_len < -1 || r->key_len > INT32_MAX ||
 	    r->value_len < -1 || r->value_len > INT32_MAX ||
@@ -106,6 +106,8 @@ static int record_ok(const mq_record *r)
 	if ((r->key_len > 0 && !r->key) || (r->value_len > 0 && !r->value) ||
 	    (r->header_count > 0 && !r->headers))
 		return 0;
+	if (r->header_count == 0) /* the usual record: no loop */
+		return 1;
 	for (size_t i = 0; i < r->header_count; i++) {
 		const mq_header *h = &r->headers[i];
 		if (h->key_len > INT32_MAX || h->value_len < -1 ||
@@ -130,13 +132,15 @@ static inline size_t len_size(int64_t len)
  * body_size returns the encoded size of r after its length varint, with the
  * given deltas, or SIZE_MAX when that exceeds what a batch can hold.
  */
-static size_t body_size(const mq_record *r, int64_t ts_delta,
-                        int32_t off_delta)
+static inline size_t body_size(const mq_record *r, int64_t ts_delta,
+                               int32_t off_delta)
 {
 	size_t n = 1 + mq_varlong_size(ts_delta) + mq_varint_size(off_delta);
 
 	n += len_size(r->key_len) + len_size(r->value_len);
-	if (r->header_count > RECORDS_MAX || (r->header_count && !r->headers))
+	if (r->header_count == 0) /* the usual record: no loop */
+		return n + 1 > RECORDS_MAX - MQ_VARINT_MAX ? SIZE_MAX : n + 1;
+	if (r->header_count > RECORDS_MAX || !r->headers)
 		return SIZE_MAX;
 	n += mq_varint_size((int32_t)r->header_count);
 	for (size_t i = 0; i < r->header_count; i++) {
@@ -161,8 +165,50 @@ static inline uint8_t *put_bytes(uint8_t *p, const void *data, ssize_t len)
 	return p;
 }
 
+/* Key and value lengths add_plain takes: two of them and the varints
+ * cannot come near RECORDS_MAX. */
+#define PLAIN_MAX ((ssize_t)1 << 28)
+
+/*
+ * add_plain is mq_batch_add for the usual record, in straight-line code:
+ * no headers, a batch already started, a timestamp not before its first,
+ * lengths under PLAIN_MAX and room in the buffer.  Returns 1 if it stored
+ * r, 0 if r needs the general path (which checks everything else).
+ */
+static inline int add_plain(mq_batch *b, const mq_record *r)
+{
+	int64_t ts = r->timestamp;
+	ssize_t kl = r->key_len, vl = r->value_len;
+
+	if (r->header_count || b->count == 0 || b->count == INT32_MAX ||
+	    ts < b->base_timestamp || kl < -1 || vl < -1 ||
+	    kl >= PLAIN_MAX || vl >= PLAIN_MAX || (kl > 0 && !r->key) ||
+	    (vl > 0 && !r->value))
+		return 0;
+	int64_t delta = ts - b->base_timestamp;
+	size_t body = 2 + mq_varlong_size(delta) + mq_varint_size(b->count) +
+	              len_size(kl) + len_size(vl);
+	if (b->records.cap - b->records.len < MQ_VARINT_MAX + body)
+		return 0;
+	uint8_t *p = b->records.data + b->records.len;
+	p = mq_put_varint(p, (int32_t)body);
+	*p++ = 0; /* attributes */
+	p = mq_put_varlong(p, delta);
+	p = mq_put_varint(p, b->count);
+	p = put_bytes(p, r->key, kl);
+	p = put_bytes(p, r->value, vl);
+	*p++ = 0; /* no headers */
+	b->records.len = (size_t)(p - b->records.data);
+	if (ts > b->max_timestamp)
+		b->max_timestamp = ts;
+	b->count++;
+	return 1;
+}
+
 int mq_batch_add(mq_batch *b, const mq_record *r)
 {
+	if (add_plain(b, r))
+		return MQ_OK;
 	if (b->count == INT32_MAX)
 		return mq_fail(MQ_EINVAL, "batch already holds %d records",
 		               INT32_MAX);
@@ -184,9 +230,11 @@ int mq_batch_add(mq_batch *b, const mq_record *r)
 	size_t need = MQ_VARINT_MAX + body;
 	if (b->records.len == 0)
 		need += MQ_BATCH_HEADER;
-	int rc = mq_buf_reserve(&b->records, need);
-	if (rc < 0)
-		return rc;
+	if (b->records.cap - b->records.len < need) {
+		int rc = mq_buf_reserve(&b->records, need);
+		if (rc < 0)
+			return rc;
+	}
 	if (b->records.len == 0)
 		b->records.len = MQ_BATCH_HEADER; /* room for the header */
 

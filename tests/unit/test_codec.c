@@ -320,6 +320,37 @@ test_negative_deltas(void **state)
 	mq_batch_free(b);
 }
 
+/* A record after the first takes the straight-line path; its bytes are
+ * exactly what the general path would write. */
+static void
+test_plain_bytes(void **state)
+{
+	mq_record recs[2] = {
+		{ .timestamp = 5000, .key = "k", .key_len = 1,
+		  .value = "vv", .value_len = 2 },
+		{ .timestamp = 5300, .key = "k", .key_len = 1,
+		  .value = "vv", .value_len = 2 },
+	};
+	static const uint8_t want[] = {
+		0x14,           /* length 10 */
+		0x00,           /* attributes */
+		0xd8, 0x04,     /* timestamp delta 300 */
+		0x02,           /* offset delta 1 */
+		0x02, 'k',      /* key */
+		0x04, 'v', 'v', /* value */
+		0x00,           /* no headers */
+	};
+	mq_batch_info info;
+	mq_batch *b = encode(recs, 2, MQ_COMPRESSION_NONE, MQ_TS_CREATE, 0,
+	                     &info);
+
+	assert_int_equal(info.max_timestamp, 5300);
+	assert_int_equal(b->enc_len, MQ_BATCH_HEADER + 10 + sizeof want);
+	assert_memory_equal(b->enc + MQ_BATCH_HEADER + 10, want, sizeof want);
+	decode_check(b->enc, b->enc_len, recs, 2, 0);
+	mq_batch_free(b);
+}
+
 /* Every bit of 21..end is covered by the CRC; 0..20 are not. */
 static void
 test_crc_coverage(void **state)
@@ -757,6 +788,7 @@ main(void)
 		cmocka_unit_test(test_new_rejects_codecs),
 		cmocka_unit_test(test_record_bytes),
 		cmocka_unit_test(test_negative_deltas),
+		cmocka_unit_test(test_plain_bytes),
 		cmocka_unit_test(test_crc_coverage),
 		cmocka_unit_test(test_parse_header),
 		cmocka_unit_test(test_unsupported_codec),
