@@ -66,5 +66,8 @@ mq_partition_for_key(const void *key, size_t len, int32_t partitions)
 
 	if (partitions < 1)
 		return 0;
+	/* The same remainder, without a division, for a power of two. */
+	if ((partitions & (partitions - 1)) == 0)
+		return (int32_t)(h & (uint32_t)(partitions - 1));
 	return (int32_t)(h % (uint32_t)partitions);
 }

@@ -69,6 +69,10 @@ test_partition_for_key(void **state)
 		assert_int_equal(mq_murmur2(key, 4), hash[i]);
 		assert_int_equal(mq_partition_for_key(key, 4, 3), p3[i]);
 		assert_int_equal(mq_partition_for_key(key, 4, 12), p12[i]);
+		/* Powers of two take a mask: the same toPositive % n. */
+		for (int s = 0; s <= 30; s++)
+			assert_int_equal(mq_partition_for_key(key, 4, 1 << s),
+			                 (hash[i] & 0x7fffffff) % (1 << s));
 	}
 	assert_int_equal(mq_partition_for_key("user-42", 7, 100), 60);
 	/* toPositive(-790332482) = 1357151166, and 1357151166 % 10 = 6. */
