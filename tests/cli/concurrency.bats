@@ -21,11 +21,25 @@ setup() {
 	PIDS=()
 }
 
+# children PID: the ids of PID's child processes, read from /proc (ps is
+# in procps, which a minimal Debian lacks).
+children() {
+	local s line state ppid rest
+	for s in /proc/[0-9]*/stat; do
+		read -r line 2>/dev/null <"$s" || continue
+		# The fields after the parenthesized command: state, ppid, ...
+		line=${line##*) }
+		read -r state ppid rest <<<"$line"
+		[ "$ppid" = "$1" ] && echo "${s//[!0-9]/}"
+	done
+	return 0
+}
+
 # Every background job started here is ended by its id, with its children.
 teardown() {
 	local pid child
 	for pid in "${PIDS[@]}"; do
-		for child in $(ps -o pid= --ppid "$pid" 2>/dev/null); do
+		for child in $(children "$pid"); do
 			kill -KILL "$child" 2>/dev/null || true
 		done
 		kill -KILL "$pid" 2>/dev/null || true
