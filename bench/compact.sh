@@ -38,9 +38,27 @@ bytes=$(cat "$tmp"/data/bench-0/*.log | wc -c)
 echo "input: $RECORDS records, $KEYS keys, $bytes bytes, generated in" \
 	"$(awk "BEGIN { printf \"%.1f\", $t1 - $t0 }") s"
 
-/usr/bin/time -f '%e %M' -o "$tmp/time" \
-	"$build/mq-compact" -d "$tmp/data" --force --buffer-mb "$BUFFER_MB" bench
-read -r wall rss_kb < "$tmp/time"
+# Wall time and peak RSS: GNU time if installed, else the clock and
+# VmHWM polled from /proc.
+if /usr/bin/time -f %M true >/dev/null 2>&1; then
+	/usr/bin/time -f '%e %M' -o "$tmp/time" "$build/mq-compact" \
+	    -d "$tmp/data" --force --buffer-mb "$BUFFER_MB" bench
+	read -r wall rss_kb < "$tmp/time"
+else
+	t0=$(date +%s.%N)
+	"$build/mq-compact" -d "$tmp/data" --force --buffer-mb "$BUFFER_MB" \
+	    bench &
+	pid=$!
+	rss_kb=0
+	while [ -r "/proc/$pid/status" ]; do
+		h=$(sed -n 's/^VmHWM:[^0-9]*\([0-9]*\).*/\1/p' \
+		    "/proc/$pid/status" 2>/dev/null || true)
+		[ -n "$h" ] && [ "$h" -gt "$rss_kb" ] && rss_kb=$h
+		sleep 0.01
+	done
+	wait "$pid"
+	wall=$(awk "BEGIN { print $(date +%s.%N) - $t0 }")
+fi
 "$build/mq-inspect" -d "$tmp/data" --verify bench >/dev/null
 kept=$("$build/mq-consume" -d "$tmp/data" -F '%o\n' bench | wc -l)
 echo "compacted: $kept records kept (expected $((KEYS + 1)))"

@@ -66,8 +66,8 @@ best() {
 		c=$(printf '%s' "$cmd" | sed "s/@G@/g$seq_no/g")
 		t0=$(now)
 		sh -c "$c"
-		t=$(echo "$(now) - $t0" | bc -l)
-		if [ -z "$b" ] || [ "$(echo "$t < $b" | bc -l)" = 1 ]; then
+		t=$(awk "BEGIN { print $(now) - $t0 }")
+		if [ -z "$b" ] || awk "BEGIN { exit !($t < $b) }"; then
 			b=$t
 		fi
 		i=$((i + 1))
@@ -94,8 +94,8 @@ fi
 
 report() {
 	printf '%-16s %8.3f s %12.0f records/s %+7.1f%%\n' "$1" "$2" \
-	    "$(echo "$LINES / $2" | bc -l)" \
-	    "$(echo "($2 / $plain - 1) * 100" | bc -l)"
+	    "$(awk "BEGIN { print $LINES / $2 }")" \
+	    "$(awk "BEGIN { print ($2 / $plain - 1) * 100 }")"
 }
 
 echo "groups.sh: $LINES records of 100 bytes in 4 partitions, to /dev/null," \
