@@ -56,12 +56,6 @@ static struct {
 
 static int status = EXIT_OK;
 
-/* fail records an exit status; corruption outranks other errors. */
-static void fail(int code)
-{
-	if (code == EXIT_CORRUPT || (status != EXIT_CORRUPT && code > status))
-		status = code;
-}
 
 static void report(const char *topic, int32_t p, const mq_config *cfg,
                    const mq_compact_stats *st)
@@ -105,7 +99,7 @@ static void compact_topic(mq_env *env, const char *name, int named)
 			errorx("topic '%s' does not exist", name);
 		else
 			errorx("cannot open topic '%s': %s", name, mq_errmsg());
-		fail(exit_code_for(rc));
+		status = exit_worse(status, exit_code_for(rc));
 		return;
 	}
 	const mq_config *cfg = mq_topic_config(t);
@@ -113,7 +107,7 @@ static void compact_topic(mq_env *env, const char *name, int named)
 		if (named) {
 			errorx("topic '%s' is not compacted (cleanup.policy lacks "
 			       "compact)", name);
-			fail(EXIT_ERROR);
+			status = exit_worse(status, EXIT_ERROR);
 		}
 		mq_topic_close(t);
 		return;
@@ -124,7 +118,7 @@ static void compact_topic(mq_env *env, const char *name, int named)
 		if (rc < 0) {
 			errorx("cannot compact '%s' partition %d: %s", name, p,
 			       mq_errmsg());
-			fail(exit_code_for(rc));
+			status = exit_worse(status, exit_code_for(rc));
 			continue;
 		}
 		report(name, p, cfg, &st);
@@ -196,7 +190,7 @@ int main(int argc, char **argv)
 	mq_env_close(env);
 	if (fflush(stdout) == EOF || ferror(stdout)) {
 		errorx("cannot write to standard output: %s", strerror(errno));
-		fail(EXIT_ERROR);
+		status = exit_worse(status, EXIT_ERROR);
 	}
 	return status;
 }

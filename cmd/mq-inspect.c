@@ -79,14 +79,6 @@ struct topic {
 
 static int status = EXIT_OK;
 
-/* fail records an exit status; corruption outranks other errors. */
-static void fail(int code)
-{
-	if (status != EXIT_CORRUPT && code > status)
-		status = code;
-	if (code == EXIT_CORRUPT)
-		status = code;
-}
 
 static int64_t min_ts(int64_t a, int64_t b)
 {
@@ -150,12 +142,12 @@ static int gather_topic(mq_env *env, const char *name, struct topic *tp)
 	memset(tp, 0, sizeof *tp);
 	if (rc == MQ_ENOTOPIC) {
 		errorx("topic '%s' does not exist", name);
-		fail(EXIT_ERROR);
+		status = exit_worse(status, EXIT_ERROR);
 		return -1;
 	}
 	if (rc < 0) {
 		errorx("cannot open topic '%s': %s", name, mq_errmsg());
-		fail(exit_code_for(rc));
+		status = exit_worse(status, exit_code_for(rc));
 		return -1;
 	}
 	tp->name = name;
@@ -170,8 +162,7 @@ static int gather_topic(mq_env *env, const char *name, struct topic *tp)
 		if ((rc = gather_part(t, p, ps)) < 0) {
 			errorx("topic '%s' partition %ld: %s", name, (long)p,
 			       mq_errmsg());
-			fail(rc == MQ_ECORRUPT ? EXIT_CORRUPT :
-			     exit_code_for(rc));
+			status = exit_worse(status, exit_code_for(rc));
 			mq_topic_close(t);
 			free_topic(tp);
 			return -1;
@@ -505,13 +496,13 @@ static void verify_topics(mq_env *env, char **names, size_t n)
 		int rc = mq_topic_open(env, names[i], &t);
 		if (rc == MQ_ENOTOPIC) {
 			errorx("topic '%s' does not exist", names[i]);
-			fail(EXIT_ERROR);
+			status = exit_worse(status, EXIT_ERROR);
 			continue;
 		}
 		if (rc < 0) {
 			errorx("cannot open topic '%s': %s", names[i],
 			       mq_errmsg());
-			fail(exit_code_for(rc));
+			status = exit_worse(status, exit_code_for(rc));
 			continue;
 		}
 		ntopics++;
@@ -522,15 +513,14 @@ static void verify_topics(mq_env *env, char **names, size_t n)
 				errorx("cannot verify topic '%s' partition "
 				       "%ld: %s", names[i], (long)p,
 				       mq_errmsg());
-				fail(rc == MQ_ECORRUPT ? EXIT_CORRUPT :
-				     exit_code_for(rc));
+				status = exit_worse(status, exit_code_for(rc));
 				unverified++;
 			}
 		}
 		mq_topic_close(t);
 	}
 	if (v.problems)
-		fail(EXIT_CORRUPT);
+		status = exit_worse(status, EXIT_CORRUPT);
 	printf("verified %" PRId64 " %s of %" PRId64 " %s: ", nparts,
 	       plural(nparts, "partition", "partitions"), ntopics,
 	       plural(ntopics, "topic", "topics"));
@@ -603,8 +593,9 @@ int main(int argc, char **argv)
 			usage_error("--groups and -g take no topic and no "
 			            "other mode");
 		mq_env *genv = open_env(data_dir(dir), 0);
-		fail(group ? inspect_group_describe(genv, group, json)
-		           : inspect_groups_list(genv, json));
+		int rc = group ? inspect_group_describe(genv, group, json)
+		               : inspect_groups_list(genv, json);
+		status = exit_worse(status, rc);
 		mq_env_close(genv);
 		goto out;
 	}
@@ -614,7 +605,7 @@ int main(int argc, char **argv)
 		if (dir)
 			usage_error("--dump takes paths, not -d");
 		for (size_t i = 0; i < nargs; i++)
-			fail(inspect_dump_path(args[i]));
+			status = exit_worse(status, inspect_dump_path(args[i]));
 		goto out;
 	}
 	for (size_t i = 0; i < nargs; i++)

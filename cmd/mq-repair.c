@@ -43,13 +43,6 @@ static const struct option longopts[] = {
 static int status = EXIT_OK;
 static int dry_run;
 
-/* fail records an exit status: corruption over errors over a busy lock. */
-static void fail(int code)
-{
-	static const int rank[] = { 0, 2, 0, 1, 3 };
-	if (rank[code] > rank[status])
-		status = code;
-}
 
 __attribute__((noreturn)) static void usage(void)
 {
@@ -103,8 +96,9 @@ static void repair_one(mq_topic *t, int32_t p, int flags)
 	int rc = mq_repair_partition(t, p, flags, report, part);
 	if (rc < 0) {
 		errorx("%s", mq_errmsg()[0] ? mq_errmsg() : mq_strerror(rc));
-		fail(exit_code_for(rc) == EXIT_USAGE ? EXIT_ERROR
-		                                     : exit_code_for(rc));
+		int code = exit_code_for(rc);
+		status = exit_worse(status, code == EXIT_USAGE ? EXIT_ERROR
+		                                              : code);
 		return;
 	}
 	if (rc == 0)

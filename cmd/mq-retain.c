@@ -81,13 +81,6 @@ static struct {
 
 static int status = EXIT_OK;
 
-/* fail records an exit status: corruption over errors over a busy lock. */
-static void fail(int code)
-{
-	static const int rank[] = { 0, 2, 0, 1, 3 };
-	if (rank[code] > rank[status])
-		status = code;
-}
 
 __attribute__((noreturn)) static void usage(void)
 {
@@ -222,8 +215,9 @@ static void retain_one(mq_topic *t, int32_t p, mq_retain_opts *ro)
 	int rc = mq_retain(t, p, ro, report, o, &o->res);
 	if (rc < 0) {
 		errorx("%s", mq_errmsg()[0] ? mq_errmsg() : mq_strerror(rc));
-		fail(exit_code_for(rc) == EXIT_USAGE ? EXIT_ERROR
-		                                     : exit_code_for(rc));
+		int code = exit_code_for(rc);
+		status = exit_worse(status, code == EXIT_USAGE ? EXIT_ERROR
+		                                              : code);
 		free(o->deleted);
 		return;
 	}

@@ -27,6 +27,14 @@ int exit_code_for(int mqerr)
 	}
 }
 
+int exit_worse(int a, int b)
+{
+	/* Indexed by status: 0 ok, 1 error, 2 usage, 3 busy, 4 corrupt. */
+	static const int rank[] = { 0, 2, 4, 1, 3 };
+
+	return rank[b] > rank[a] ? b : a;
+}
+
 static void vmsg(const char *fmt, va_list ap)
 {
 	fflush(stdout);

@@ -26,6 +26,14 @@ void tool_init(const char *name);
 /* exit_code_for maps an MQ_E* code to the exit-code table. */
 int exit_code_for(int mqerr);
 
+/*
+ * exit_worse returns the more serious of two exit statuses, for a tool
+ * that goes on after a failure: corruption (4) over an error (1) over a
+ * busy lock (3) over success.  A usage error (2) outranks them all, though
+ * tools stop at one before doing anything.
+ */
+int exit_worse(int a, int b);
+
 /* "PROG: MESSAGE" on stderr.  warnx adds nothing else; none exit. */
 void errorx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
