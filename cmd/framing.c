@@ -127,8 +127,10 @@ static size_t fill_ahead(struct input *in)
 		return 0;
 	}
 	if (tail <= READAHEAD_ROOM) {
-		/* buf is the previous piece (still valid) or own. */
-		memcpy(p - tail, buf + start, tail);
+		/* buf is the previous piece (still valid) or own; it is NULL
+		 * before the first piece, when there is no tail. */
+		if (tail)
+			memcpy(p - tail, buf + start, tail);
 		buf = p - tail;
 		start = 0;
 		end = tail + (size_t)n;
