@@ -2,31 +2,23 @@
  * producer.c - batching records per partition and appending them.
  *
  * Each partition fills one mq_batch at a time.  A batch that is full (or
- * flushed) becomes a job in a small ring shared with the writer thread:
- *
- *	ring[head .. done)   appended by the writer, waiting for the caller
- *	                     to note their offsets and reuse their batches
- *	ring[done .. tail)   waiting for the writer
- *
- * The counters only grow; a slot is ring[i % RING].  Jobs are appended in
- * ring order, so the offsets come back in the order the records were
- * added.  The caller's thread owns parts, the free list and the offsets
+ * flushed) becomes a job in a small ring shared with the writer thread
+ * (producer_writer.c).  Jobs are appended in ring order, so the offsets
+ * come back in the order the records were added.  The caller's thread owns parts, the free list and the offsets
  * queue; the writer owns the topic handle.  Nothing here allocates per
  * record: batches are reused through the free list.
  */
 #include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "producer.h"
+#include "producer_writer.h"
 #include "tool.h"
 
-/* Jobs in flight between the caller and the writer. */
-#define RING 4
 /* Bytes filling over all partitions above which the fullest is handed
  * to the writer. */
 #define PENDING_MAX ((size_t)8 << 20)
@@ -41,34 +33,6 @@
  * inside a batch (offset and timestamp deltas) beyond its size alone. */
 #define BATCH_OVERHEAD 61
 #define RECORD_SLACK 16
-
-/* A batch and the most bytes it ever held (its buffers' size, roughly). */
-struct pr_slot {
-	mq_batch *b;
-	size_t hw;
-};
-
-struct job {
-	struct pr_slot s;
-	int32_t p;
-	size_t count;
-	int64_t first_recno;
-	int64_t base;           /* set by the writer */
-	int rc;                 /* set by the writer */
-};
-
-struct pr_writer {
-	pthread_t thread;
-	int threaded;           /* 0: jobs run in the caller's thread */
-	pthread_mutex_t mu;
-	pthread_cond_t work, done_cv;
-	struct job ring[RING];
-	size_t head, done, tail;
-	int stop;               /* the caller wants the thread to end */
-	int failed;             /* a job failed: later ones are dropped */
-	int synced;             /* nothing appended since the last mq_sync */
-	int reported[];         /* per partition: recovery report printed */
-};
 
 struct span {
 	int64_t base;           /* first offset; -1: records not stored */
@@ -118,151 +82,6 @@ static int grow(void **buf, size_t *cap, size_t need, size_t elem)
 	*buf = p;
 	*cap = n;
 	return 0;
-}
-
-/* ---------------------------------------------------------------- */
-/* The writer: appends jobs in order, stops at the first failure.    */
-
-/* Appends job j; on failure leaves its message in pr->errmsg. */
-static void run_job(struct producer *pr, struct job *j)
-{
-	struct pr_writer *w = pr->w;
-	mq_batch *b = j->s.b;
-	int rc;
-
-	rc = mq_append(pr->topic, j->p, b, pr->append_flags, &j->base);
-	if (rc == MQ_ETOOBIG && pr->compression != MQ_COMPRESSION_NONE) {
-		/* Compression made it grow past the limit; uncompressed it
-		 * fits, as batches are cut by their uncompressed size. */
-		mq_batch_set_compression(b, MQ_COMPRESSION_NONE);
-		rc = mq_append(pr->topic, j->p, b, pr->append_flags, &j->base);
-		mq_batch_set_compression(b, pr->compression);
-	}
-	if (rc == MQ_OK) {
-		const char *rep = mq_recovery_report(pr->topic, j->p);
-		if (rep && !w->reported[j->p]) {
-			/* A crashed writer left a torn tail that this
-			 * append dropped. */
-			warnx("warning: recovered %s", rep);
-			w->reported[j->p] = 1;
-		}
-		w->synced = 0;
-		if (pr->sync_mode == PR_SYNC_BATCH &&
-		    (rc = mq_sync(pr->topic)) == MQ_OK)
-			w->synced = 1;
-	}
-	if (rc < 0)
-		snprintf(pr->errmsg, sizeof pr->errmsg, "%s",
-		    *mq_errmsg() ? mq_errmsg() : mq_strerror(rc));
-	j->rc = rc;
-}
-
-/* The writer thread: runs jobs until told to stop. */
-static void *writer_main(void *arg)
-{
-	struct producer *pr = arg;
-	struct pr_writer *w = pr->w;
-
-	pthread_mutex_lock(&w->mu);
-	for (;;) {
-		while (w->done == w->tail && !w->stop)
-			pthread_cond_wait(&w->work, &w->mu);
-		if (w->done == w->tail || w->stop)
-			break;
-		struct job *j = &w->ring[w->done % RING];
-		int failed = w->failed;
-		pthread_mutex_unlock(&w->mu);
-		if (failed)
-			j->rc = MQ_EINVAL; /* dropped after a failure */
-		else
-			run_job(pr, j);
-		pthread_mutex_lock(&w->mu);
-		if (j->rc < 0)
-			w->failed = 1;
-		w->done++;
-		pthread_cond_signal(&w->done_cv);
-	}
-	pthread_mutex_unlock(&w->mu);
-	return NULL;
-}
-
-/* Starts the writer thread with every signal blocked in it, so signals
- * reach the caller's thread.  Without a thread, jobs run inline. */
-static void writer_start(struct producer *pr)
-{
-	struct pr_writer *w = pr->w;
-	sigset_t all, old;
-
-	pthread_mutex_init(&w->mu, NULL);
-	pthread_cond_init(&w->work, NULL);
-	pthread_cond_init(&w->done_cv, NULL);
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	w->threaded = pthread_create(&w->thread, NULL, writer_main, pr) == 0;
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-}
-
-/* producer_stop ends the writer thread after its current job. */
-void producer_stop(struct producer *pr)
-{
-	struct pr_writer *w = pr->w;
-
-	if (!w || !w->threaded)
-		return;
-	pthread_mutex_lock(&w->mu);
-	w->stop = 1;
-	pthread_cond_signal(&w->work);
-	pthread_mutex_unlock(&w->mu);
-	pthread_join(w->thread, NULL);
-	w->threaded = 0;
-	/* Jobs the thread did not start are dropped: reap() returns their
-	 * batches and notes their records as not stored. */
-	for (size_t i = w->done; i < w->tail; i++)
-		w->ring[i % RING].rc = MQ_EINVAL;
-	w->done = w->tail;
-	w->failed = 1;
-}
-
-/* Hands job slot tail to the writer (or runs it, without a thread). */
-static void writer_push(struct producer *pr)
-{
-	struct pr_writer *w = pr->w;
-
-	if (!w->threaded) {
-		struct job *j = &w->ring[w->tail % RING];
-		w->tail++;
-		if (w->failed)
-			j->rc = MQ_EINVAL;
-		else
-			run_job(pr, j);
-		if (j->rc < 0)
-			w->failed = 1;
-		w->done++;
-		return;
-	}
-	pthread_mutex_lock(&w->mu);
-	w->tail++;
-	pthread_cond_signal(&w->work);
-	pthread_mutex_unlock(&w->mu);
-}
-
-/* Waits until the writer has finished at least `until` jobs in all (or
- * all of them, until == SIZE_MAX) and returns how many it finished. */
-static size_t writer_wait(struct producer *pr, size_t until)
-{
-	struct pr_writer *w = pr->w;
-	size_t done;
-
-	if (!w->threaded)
-		return w->done;
-	pthread_mutex_lock(&w->mu);
-	if (until == SIZE_MAX)
-		until = w->tail;
-	while (w->done < until)
-		pthread_cond_wait(&w->done_cv, &w->mu);
-	done = w->done;
-	pthread_mutex_unlock(&w->mu);
-	return done;
 }
 
 /* ---------------------------------------------------------------- */
@@ -420,7 +239,7 @@ static int submit_part(struct producer *pr, int32_t p)
 	if (!pp->count)
 		return 0;
 	if (w->tail - w->head == RING &&
-	    (rc = reap(pr, writer_wait(pr, w->head + 1))) < 0)
+	    (rc = reap(pr, pr_writer_wait(pr, w->head + 1))) < 0)
 		return rc;
 	size_t bytes = mq_batch_bytes(pp->s.b);
 	if (bytes > pp->s.hw) {
@@ -437,7 +256,7 @@ static int submit_part(struct producer *pr, int32_t p)
 	pp->count = 0;
 	pp->est = BATCH_OVERHEAD;
 	pr->submitted_at = mono_ms();
-	writer_push(pr);
+	pr_writer_push(pr);
 	return 0;
 }
 
@@ -501,7 +320,7 @@ int producer_open(struct producer *pr, mq_topic *t,
 	for (int32_t i = 0; i < pr->nparts; i++)
 		pr->parts[i].est = BATCH_OVERHEAD;
 	pr->w->synced = 1;
-	writer_start(pr);
+	pr_writer_start(pr);
 	return 0;
 }
 
@@ -558,7 +377,7 @@ static int flush_all(struct producer *pr)
 	for (int32_t p = 0; p < pr->nparts; p++)
 		if ((rc = submit_part(pr, p)) < 0)
 			return rc;
-	if ((rc = reap(pr, writer_wait(pr, SIZE_MAX))) < 0)
+	if ((rc = reap(pr, pr_writer_wait(pr, SIZE_MAX))) < 0)
 		return rc;
 	return 0;
 }

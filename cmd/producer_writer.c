@@ -1,0 +1,153 @@
+/*
+ * producer_writer.c - the writer thread of the producer: appends the jobs
+ * of the ring in order and stops at the first failure (later jobs are
+ * dropped, their records reported as not stored).  The writer owns the
+ * topic handle while it runs; see producer.h.
+ */
+#include <pthread.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "producer_writer.h"
+#include "tool.h"
+
+/* Appends job j; on failure leaves its message in pr->errmsg. */
+static void run_job(struct producer *pr, struct job *j)
+{
+	struct pr_writer *w = pr->w;
+	mq_batch *b = j->s.b;
+	int rc;
+
+	rc = mq_append(pr->topic, j->p, b, pr->append_flags, &j->base);
+	if (rc == MQ_ETOOBIG && pr->compression != MQ_COMPRESSION_NONE) {
+		/* Compression made it grow past the limit; uncompressed it
+		 * fits, as batches are cut by their uncompressed size. */
+		mq_batch_set_compression(b, MQ_COMPRESSION_NONE);
+		rc = mq_append(pr->topic, j->p, b, pr->append_flags, &j->base);
+		mq_batch_set_compression(b, pr->compression);
+	}
+	if (rc == MQ_OK) {
+		const char *rep = mq_recovery_report(pr->topic, j->p);
+		if (rep && !w->reported[j->p]) {
+			/* A crashed writer left a torn tail that this
+			 * append dropped. */
+			warnx("warning: recovered %s", rep);
+			w->reported[j->p] = 1;
+		}
+		w->synced = 0;
+		if (pr->sync_mode == PR_SYNC_BATCH &&
+		    (rc = mq_sync(pr->topic)) == MQ_OK)
+			w->synced = 1;
+	}
+	if (rc < 0)
+		snprintf(pr->errmsg, sizeof pr->errmsg, "%s",
+		    *mq_errmsg() ? mq_errmsg() : mq_strerror(rc));
+	j->rc = rc;
+}
+
+/* The writer thread: runs jobs until told to stop. */
+static void *writer_main(void *arg)
+{
+	struct producer *pr = arg;
+	struct pr_writer *w = pr->w;
+
+	pthread_mutex_lock(&w->mu);
+	for (;;) {
+		while (w->done == w->tail && !w->stop)
+			pthread_cond_wait(&w->work, &w->mu);
+		if (w->done == w->tail || w->stop)
+			break;
+		struct job *j = &w->ring[w->done % RING];
+		int failed = w->failed;
+		pthread_mutex_unlock(&w->mu);
+		if (failed)
+			j->rc = MQ_EINVAL; /* dropped after a failure */
+		else
+			run_job(pr, j);
+		pthread_mutex_lock(&w->mu);
+		if (j->rc < 0)
+			w->failed = 1;
+		w->done++;
+		pthread_cond_signal(&w->done_cv);
+	}
+	pthread_mutex_unlock(&w->mu);
+	return NULL;
+}
+
+/* pr_writer_start starts the writer thread, or leaves jobs to run inline. */
+void pr_writer_start(struct producer *pr)
+{
+	struct pr_writer *w = pr->w;
+	sigset_t all, old;
+
+	pthread_mutex_init(&w->mu, NULL);
+	pthread_cond_init(&w->work, NULL);
+	pthread_cond_init(&w->done_cv, NULL);
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	w->threaded = pthread_create(&w->thread, NULL, writer_main, pr) == 0;
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+}
+
+/* producer_stop ends the writer thread after its current job. */
+void producer_stop(struct producer *pr)
+{
+	struct pr_writer *w = pr->w;
+
+	if (!w || !w->threaded)
+		return;
+	pthread_mutex_lock(&w->mu);
+	w->stop = 1;
+	pthread_cond_signal(&w->work);
+	pthread_mutex_unlock(&w->mu);
+	pthread_join(w->thread, NULL);
+	w->threaded = 0;
+	/* Jobs the thread did not start are dropped: reap() returns their
+	 * batches and notes their records as not stored. */
+	for (size_t i = w->done; i < w->tail; i++)
+		w->ring[i % RING].rc = MQ_EINVAL;
+	w->done = w->tail;
+	w->failed = 1;
+}
+
+/* pr_writer_push hands job slot tail to the writer, or runs it. */
+void pr_writer_push(struct producer *pr)
+{
+	struct pr_writer *w = pr->w;
+
+	if (!w->threaded) {
+		struct job *j = &w->ring[w->tail % RING];
+		w->tail++;
+		if (w->failed)
+			j->rc = MQ_EINVAL;
+		else
+			run_job(pr, j);
+		if (j->rc < 0)
+			w->failed = 1;
+		w->done++;
+		return;
+	}
+	pthread_mutex_lock(&w->mu);
+	w->tail++;
+	pthread_cond_signal(&w->work);
+	pthread_mutex_unlock(&w->mu);
+}
+
+/* pr_writer_wait waits for the writer to finish `until` jobs in all. */
+size_t pr_writer_wait(struct producer *pr, size_t until)
+{
+	struct pr_writer *w = pr->w;
+	size_t done;
+
+	if (!w->threaded)
+		return w->done;
+	pthread_mutex_lock(&w->mu);
+	if (until == SIZE_MAX)
+		until = w->tail;
+	while (w->done < until)
+		pthread_cond_wait(&w->done_cv, &w->mu);
+	done = w->done;
+	pthread_mutex_unlock(&w->mu);
+	return done;
+}
