@@ -329,10 +329,24 @@ static int register_member(mq_group *g)
 	if (plen + 1 + strlen(g->id) >= sizeof path)
 		return mq_fail(MQ_EINVAL, "path too long: %s", path);
 	snprintf(path + plen, sizeof path - plen, "/%s", g->id);
-	int fd = mkostemp(tmp, O_CLOEXEC);
-	if (fd < 0)
-		return mq_fail(MQ_EIO, "cannot create '%s'", tmp);
-	if (flock(fd, LOCK_EX) < 0 || fchmod(fd, 0644) < 0)
+	/* A scanner reaps a .join- file it can lock: one may take ours
+	 * between its creation and our flock.  Once we hold the lock the
+	 * file is safe; if it was reaped before, make another. */
+	size_t tlen = strlen(tmp);
+	int fd = -1;
+	for (int tries = 0; fd < 0; tries++) {
+		struct stat st;
+		memcpy(tmp + tlen - 6, "XXXXXX", 6);
+		if ((fd = mkostemp(tmp, O_CLOEXEC)) < 0)
+			return mq_fail(MQ_EIO, "cannot create '%s'", tmp);
+		if (flock(fd, LOCK_EX) < 0 || fstat(fd, &st) < 0)
+			goto fail;
+		if (st.st_nlink == 0 && tries < 100) {
+			close(fd);
+			fd = -1;
+		}
+	}
+	if (fchmod(fd, 0644) < 0)
 		goto fail;
 	gethostname(host, sizeof host - 1);
 	char buf[1024];
