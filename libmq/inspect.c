@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "active.h"
@@ -237,13 +238,52 @@ static int index_file_ok(struct verify *v)
 	return 0;
 }
 
+/*
+ * log_now returns the size of the active segment's .log (open as fd) now,
+ * after its indexes were read, or 0 for a closed segment (fd < 0).  A
+ * writer appends a batch before its index entries, so every entry read
+ * before this size was taken is for a batch below it.
+ */
+static uint64_t log_now(int fd)
+{
+	struct stat st;
+	if (fd < 0 || fstat(fd, &st) < 0)
+		return 0;
+	return (uint64_t)st.st_size;
+}
+
+/*
+ * size_moves says whether the file at path no longer has size bytes after
+ * a few short waits: a trailing partial entry in an index of the active
+ * segment is then an entry still being written (a 12-byte .timeindex entry
+ * may straddle a page), not damage.
+ */
+static int size_moves(const char *path, uint64_t size)
+{
+	for (int i = 0; i < 5; i++) {
+		struct timespec ts = { 0, 1000000 };
+		struct stat st;
+		nanosleep(&ts, NULL);
+		if (stat(path, &st) < 0 || (uint64_t)st.st_size != size)
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * verify_indexes checks the indexes of segment base against the batches
+ * b[0..nb) that the scan found below log_size.  For the active segment,
+ * log_fd is its open .log: entries past the scan that the log has grown to
+ * hold since were written after it and are not checked.
+ */
 static void verify_indexes(struct verify *v, const char *dir, int64_t base,
                            const struct bref *b, size_t nb, uint64_t log_size,
-                           int torn)
+                           int torn, int log_fd)
 {
 	mq_idx *ie;
 	mq_tidx *te;
 	size_t ni, nt;
+	uint64_t now;
 	if (mq_seg_path(v->path, sizeof v->path, dir, base, ".index") < 0)
 		return;
 	if (!index_file_ok(v))
@@ -251,8 +291,11 @@ static void verify_indexes(struct verify *v, const char *dir, int64_t base,
 	else if (mq_index_load(v->path, base, &ie, &ni) < 0)
 		problem(v, 0, "cannot read: %s", mq_errmsg());
 	else {
+		now = log_now(log_fd);
 		uint64_t fsz = file_size(dir, base, ".index");
-		if (fsz % MQ_INDEX_ENTRY)
+		if (fsz % MQ_INDEX_ENTRY && log_fd >= 0 && size_moves(v->path, fsz))
+			;
+		else if (fsz % MQ_INDEX_ENTRY)
 			problem(v, fsz - fsz % MQ_INDEX_ENTRY,
 			        "index size %" PRIu64 " is not a multiple of %d", fsz,
 			        MQ_INDEX_ENTRY);
@@ -268,6 +311,9 @@ static void verify_indexes(struct verify *v, const char *dir, int64_t base,
 			}
 			/* Entries for a torn tail go when the next writer truncates it. */
 			if (torn && ie[i].position >= log_size)
+				continue;
+			/* Appended after the scan. */
+			if (ie[i].position >= log_size && ie[i].position < now)
 				continue;
 			while (j < nb && b[j].position < ie[i].position)
 				j++;
@@ -290,8 +336,12 @@ static void verify_indexes(struct verify *v, const char *dir, int64_t base,
 	else if (mq_timeindex_load(v->path, base, &te, &nt) < 0)
 		problem(v, 0, "cannot read: %s", mq_errmsg());
 	else {
+		now = log_now(log_fd);
 		uint64_t fsz = file_size(dir, base, ".timeindex");
-		if (fsz % MQ_TIMEINDEX_ENTRY)
+		if (fsz % MQ_TIMEINDEX_ENTRY && log_fd >= 0 &&
+		    size_moves(v->path, fsz))
+			;
+		else if (fsz % MQ_TIMEINDEX_ENTRY)
 			problem(v, fsz - fsz % MQ_TIMEINDEX_ENTRY,
 			        "timeindex size %" PRIu64 " is not a multiple of %d", fsz,
 			        MQ_TIMEINDEX_ENTRY);
@@ -303,7 +353,8 @@ static void verify_indexes(struct verify *v, const char *dir, int64_t base,
 				problem(v, at, "timeindex entry %zu goes backwards", i);
 				continue;
 			}
-			if (te[i].offset > last && torn)
+			/* A torn tail's, or appended after the scan. */
+			if (te[i].offset > last && (torn || now > log_size))
 				continue;
 			if (te[i].offset > last) {
 				problem(v, at, "timeindex entry %zu names offset %" PRId64
@@ -343,12 +394,30 @@ static int verify_segment(struct verify *v, const char *dir, int64_t base,
 {
 	int fd;
 	int rc = open_log(dir, base, &fd);
-	if (mq_seg_path(v->path, sizeof v->path, dir, base, ".log") < 0)
+	int err = errno;
+	if (mq_seg_path(v->path, sizeof v->path, dir, base, ".log") < 0) {
+		if (rc == MQ_OK)
+			close(fd);
 		return MQ_EINVAL;
-	if (rc < 0) {
-		problem(v, 0, "cannot open: %s", strerror(errno));
+	}
+	if (rc < 0 && err == ENOENT) {
+		/* Listed, then removed (retention): nothing to check, and
+		 * the offsets before the next segment are not known. */
+		*expect = -1;
 		return MQ_OK;
 	}
+	if (rc < 0) {
+		problem(v, 0, "cannot open: %s", strerror(err));
+		return MQ_OK;
+	}
+	/* Only the bytes there now are checked: a writer may append more. */
+	struct stat st;
+	if (fstat(fd, &st) < 0) {
+		problem(v, 0, "cannot examine: %s", strerror(errno));
+		close(fd);
+		return MQ_OK;
+	}
+	uint64_t size = (uint64_t)st.st_size;
 	struct bref *refs = NULL;
 	size_t nb = 0, cap = 0;
 	int64_t max_so_far = -1;
@@ -368,19 +437,29 @@ static int verify_segment(struct verify *v, const char *dir, int64_t base,
 		const uint8_t *b;
 		mq_batch_info info;
 		rc = mq_scan_next(&sc, &b, &info);
+		if (sc.pos >= size) {
+			rc = 0; /* appended after the snapshot */
+			break;
+		}
+		/* A batch (or header) reaching past the snapshot was still
+		 * being written: incomplete, as if the file ended there. */
+		uint64_t stop = sc.eof_at < size ? sc.eof_at : size;
+		if ((rc == 1 && sc.pos + info.length + MQ_BATCH_LOG_OVERHEAD > size) ||
+		    (rc == MQ_ECORRUPT && sc.pos + MQ_BATCH_HEADER > size))
+			rc = 0;
 		if (rc == 0) {
 			/* In the last segment an incomplete batch is "not yet written"
 			 * (or a torn tail the next writer truncates): not a problem,
 			 * unless a valid batch follows it, which makes it corruption
 			 * the writer refuses to truncate (the writer's own rule). */
-			struct stat st;
-			if (sc.eof_at != UINT64_MAX && sc.pos < sc.eof_at) {
+			if (sc.pos < stop) {
 				if (!last_segment)
 					problem(v, sc.pos, "incomplete batch: %" PRIu64 " bytes after "
 					        "the last complete batch of a closed segment",
-					        sc.eof_at - sc.pos);
-				else if (fstat(fd, &st) == 0 &&
-				         mq_valid_batch_follows(fd, sc.pos, (uint64_t)st.st_size))
+					        stop - sc.pos);
+				else if (fstat(fd, &st) == 0 && (uint64_t)st.st_size < size)
+					torn = 1; /* a writer's recovery cut it meanwhile */
+				else if (mq_valid_batch_follows(fd, sc.pos, size))
 					problem(v, sc.pos, "incomplete batch followed by valid "
 					        "batches: the batch length is damaged; the rest "
 					        "of the segment cannot be read");
@@ -438,11 +517,12 @@ static int verify_segment(struct verify *v, const char *dir, int64_t base,
 		end = sc.pos;
 	}
 	mq_scan_free(&sc);
-	close(fd);
 	if (rc >= 0 || rc == MQ_ECORRUPT) {
-		verify_indexes(v, dir, base, refs, nb, end, torn);
+		verify_indexes(v, dir, base, refs, nb, end, torn,
+		               last_segment ? fd : -1);
 		rc = MQ_OK;
 	}
+	close(fd);
 	if (prev >= base)
 		*expect = prev + 1;
 	else if (*expect < base)
@@ -451,6 +531,11 @@ static int verify_segment(struct verify *v, const char *dir, int64_t base,
 	return rc;
 }
 
+/*
+ * mq_verify_partition: see mq.h.  It takes no lock, so a writer may append
+ * while it runs: each .log is checked up to its size when opened, and a
+ * segment removed after the listing (retention) is skipped.
+ */
 int mq_verify_partition(mq_topic *t, int32_t p, mq_report_fn report,
                         void *ctx)
 {
