@@ -63,8 +63,10 @@ int mq_partition_segments(mq_topic *t, int32_t p, mq_segment_info **out,
 		free(bases);
 		return mq_fail(MQ_ENOMEM, "topic '%s' partition %d", t->name, p);
 	}
+	size_t k = 0;
 	for (size_t i = 0; i < cnt; i++) {
-		mq_segment_info *s = &v[i];
+		mq_segment_info *s = &v[k];
+		memset(s, 0, sizeof *s);
 		s->base_offset = s->next_offset = bases[i];
 		s->first_timestamp = s->max_timestamp = -1;
 		s->log_bytes = file_size(dir, bases[i], ".log");
@@ -72,8 +74,14 @@ int mq_partition_segments(mq_topic *t, int32_t p, mq_segment_info **out,
 		s->timeindex_bytes = file_size(dir, bases[i], ".timeindex");
 		int fd;
 		rc = open_log(dir, bases[i], &fd);
+		if (rc < 0 && errno == ENOENT) {
+			/* Listed, then removed by retention: not there. */
+			rc = MQ_OK;
+			continue;
+		}
 		if (rc < 0)
 			break;
+		k++;
 		mq_scan sc;
 		mq_scan_init(&sc, fd, 0);
 		for (;;) {
@@ -103,7 +111,7 @@ int mq_partition_segments(mq_topic *t, int32_t p, mq_segment_info **out,
 		return mq_fail_prefix(rc, "topic '%s' partition %d", t->name, p);
 	}
 	*out = v;
-	*n = cnt;
+	*n = k;
 	return MQ_OK;
 }
 

@@ -404,7 +404,8 @@ typedef struct mq_segment_info {
 /*
  * mq_partition_segments scans partition P and returns its segments in
  * offset order as a malloc'ed array (caller frees) of *n entries.  Every
- * batch header is read, so the cost is one read per batch.
+ * batch header is read, so the cost is one read per batch.  A segment
+ * that retention removes between the listing and the read is left out.
  */
 int mq_partition_segments(mq_topic *t, int32_t p, mq_segment_info **out,
                           size_t *n);
@@ -465,7 +466,10 @@ int mq_dump_next_record(mq_dump *d, mq_record *rec);
  * damaged-SIZE records the cut).  Each problem is passed to report()
  * with the file path, the byte position and a sentence; the return value is
  * the number of problems found (0 = clean) or a negative MQ_E* code if the
- * check itself could not run.  Never writes anything.
+ * check itself could not run.  Never writes anything, and takes no lock:
+ * next to a writer each .log is checked up to its size when opened, the
+ * last segment's index entries for batches appended since are skipped, and
+ * a segment removed after the listing (retention) is skipped.
  */
 typedef void (*mq_report_fn)(void *ctx, const char *file, uint64_t position,
                              const char *problem);

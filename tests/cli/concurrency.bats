@@ -246,9 +246,12 @@ WARNING='^mq-consume: warning: offsets [0-9]+-[0-9]+ of t/[01] are no longer ava
 	start=$(mq-consume -o -1 -F '%o' v)
 	[ "$start" -gt 2000 ]
 
-	# Every verify meanwhile is clean.
+	# Every verify meanwhile is clean, and so is every listing of the
+	# segments.
 	bad=0
 	for ((i = 0; i < 40; i++)); do
+		mq-inspect v > "$T/out" 2>&1 ||
+			{ echo "inspect $i:"; head -5 "$T/out"; bad=$((bad + 1)); }
 		mq-inspect --verify v > "$T/out" 2>&1 && continue
 		echo "verify $i:"; head -5 "$T/out"
 		bad=$((bad + 1))
@@ -261,7 +264,7 @@ WARNING='^mq-consume: warning: offsets [0-9]+-[0-9]+ of t/[01] are no longer ava
 	wait "$r"
 	wait "$w0" "$w1" || true
 	[ "$(ls "$MQ_DIR"/v-0/*.log | head -1)" != "$MQ_DIR/v-0/00000000000000000000.log" ]
-	echo "# $bad of 40 verifies failed" >&3
+	echo "# $bad of 40 listings and verifies failed" >&3
 	[ "$bad" -eq 0 ]
 	[ ! -s "$T/fail" ] || { cat "$T/fail"; false; }
 	[ ! -s "$T/retain.err" ] || { cat "$T/retain.err"; false; }
