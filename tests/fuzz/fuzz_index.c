@@ -11,15 +11,44 @@
  *                     bits 3-4: base offset of the first segment
  *                     (0, 1000, 2^32, INT64_MAX - 2^31)
  *                     bits 5-7: which offset the reader seeks to
- *   1     u16 BE      length of the .index bytes
- *   3     u16 BE      length of the .timeindex bytes
+ *   1     u16 BE      bits 0-13: length of the .index bytes;
+ *                     bits 14-15: bits 0-1 of mode 2
+ *   3     u16 BE      bits 0-13: length of the .timeindex bytes;
+ *                     bits 14-15: bits 2-3 of mode 2
  *   5     u32 BE      base of the second segment minus the first's
  *   9     u16 BE      where the log is split into the two segments;
  *                     byte 10 also picks the index entry and the
- *                     timestamp the reader seeks to
+ *                     timestamp the reader seeks to, and what mode 2
+ *                     does in detail
  *   11    .index bytes, .timeindex bytes, then the .log bytes
  *
- * Lengths larger than what is left are cut to it.  gen_seeds.c writes
+ * Mode 2 runs after everything mode asks for, on the files as it left
+ * them:
+ *
+ *   bit 0 (byte 1 bit 6): repair the partition (mq_repair_partition),
+ *          then check what a repair promises: a second repair does
+ *          nothing, every segment rescans clean, verify reports nothing
+ *          but what repair does not claim to fix (offsets missing or
+ *          overlapping between segments, records inside a batch whose
+ *          header and CRC are good), and when verify is clean the readers
+ *          read to the end and the writer appends
+ *   bit 1 (byte 1 bit 7): with bit 0, rescan each segment first
+ *          (mq_segment_rescan), leave what a crashed repair leaves (a
+ *          temporary file; the set-aside copy of the first segment's
+ *          damage, byte 10 bit 6 picking the same bytes or other ones),
+ *          and run a dry run that must change nothing and announce as
+ *          many actions as the repair does
+ *   bit 2 (byte 3 bit 6): move the log start offset (mq_retain) under a
+ *          reader that has read 1-4 records (byte 10 bits 0-1) to a point
+ *          byte 10 bits 2-3 pick, and check mq_reader_moved and a fresh
+ *          reader
+ *   bit 3 (byte 3 bit 7): with bit 0, the last segment's .index (or,
+ *          byte 10 bit 7, its .timeindex) is a directory
+ *
+ * Lengths larger than what is left are cut to it.  Before mode 2 the
+ * lengths had 16 bits; every checked-in input still means what it meant,
+ * since each either has lengths below 2^14 or lengths cut to what is left
+ * either way (those then also run some of mode 2).  gen_seeds.c writes
  * inputs in this layout from real segments.
  */
 #include <dirent.h>
@@ -30,6 +59,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "active.h"
 #include "fuzz.h"
 #include "internal.h"
 #include "segment.h"
@@ -54,6 +84,7 @@ static int64_t fi_add(int64_t a, int64_t d)
 
 static mq_env *fi_env;
 static int fi_verbose = -1;   /* $FUZZ_VERBOSE: trace what is read */
+static int fi_known;          /* $FUZZ_KNOWN: abort on known findings too */
 static char fi_part[PATH_MAX];
 
 /* fi_setup creates, once, a data directory with topic "f". */
@@ -84,10 +115,14 @@ static void fi_clear(void)
 
 	FUZZ_CHECK(d != NULL);
 	while ((de = readdir(d))) {
-		if (de->d_name[0] == '.' || strcmp(de->d_name, "mq.lock") == 0)
+		if (strcmp(de->d_name, ".") == 0 ||
+		    strcmp(de->d_name, "..") == 0 ||
+		    strcmp(de->d_name, "mq.lock") == 0)
 			continue;
 		snprintf(path, sizeof path, "%s/%s", fi_part, de->d_name);
-		FUZZ_CHECK(unlink(path) == 0 || errno == ENOENT);
+		/* Mode 2 bit 3 makes directories (empty ones). */
+		FUZZ_CHECK(unlink(path) == 0 || errno == ENOENT ||
+		           (errno == EISDIR && rmdir(path) == 0));
 	}
 	closedir(d);
 }
@@ -339,6 +374,8 @@ static void fi_partition(int mode, int pick, const int64_t *bases, int nseg,
 	mq_topic_close(t);
 }
 
+#include "fuzz_index_repair.h"
+
 static size_t fi_u16(const uint8_t *p)
 {
 	return (size_t)p[0] << 8 | p[1];
@@ -355,7 +392,9 @@ int fuzz_index(const uint8_t *data, size_t size)
 	data += size < FI_HEADER ? size : FI_HEADER;
 	size -= size < FI_HEADER ? size : FI_HEADER;
 	int mode = head[0];
-	size_t ilen = fi_u16(head + 1), tlen = fi_u16(head + 3);
+	int mode2 = head[1] >> 6 | (head[3] >> 6) << 2;
+	size_t ilen = fi_u16(head + 1) & 0x3fff;
+	size_t tlen = fi_u16(head + 3) & 0x3fff;
 	if (ilen > size)
 		ilen = size;
 	if (tlen > size - ilen)
@@ -363,8 +402,10 @@ int fuzz_index(const uint8_t *data, size_t size)
 	const uint8_t *idx = data, *tidx = data + ilen, *log = tidx + tlen;
 	size_t llen = size - ilen - tlen, split = llen;
 
-	if (fi_verbose < 0)
+	if (fi_verbose < 0) {
 		fi_verbose = getenv("FUZZ_VERBOSE") != NULL;
+		fi_known = getenv("FUZZ_KNOWN") != NULL;
+	}
 	fi_setup();
 	fi_clear();
 	bases[0] = fi_bases[(mode >> 3) & 3];
@@ -401,6 +442,10 @@ int fuzz_index(const uint8_t *data, size_t size)
 		fi_partition(mode, head[10], bases, nseg, e, n);
 		free(e);
 	}
+	if (mode2 & 1)
+		fi_repair(mode2, head[10], bases, nseg);
+	if (mode2 & 4)
+		fi_moved(head[10]);
 	return 0;
 }
 

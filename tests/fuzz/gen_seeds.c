@@ -125,7 +125,8 @@ static void batch_seeds(void)
 
 /*
  * index_seed packs a partition's first segment (and, with two set, its
- * second) into fuzz_index's input layout.
+ * second) into fuzz_index's input layout; bits 8-11 of mode are its
+ * mode 2.
  */
 static void index_seed(const char *name, const char *dir, int mode,
                        int64_t base0, int64_t base1, int64_t shift)
@@ -157,6 +158,8 @@ static void index_seed(const char *name, const char *dir, int mode,
 	in[0] = (uint8_t)mode;
 	mq_put_be16(in + 1, (uint16_t)ni);
 	mq_put_be16(in + 3, (uint16_t)nt);
+	in[1] |= (uint8_t)((mode >> 8 & 3) << 6);
+	in[3] |= (uint8_t)((mode >> 10 & 3) << 6);
 	mq_put_be32(in + 5, (uint32_t)(base1 - base0 - 1));
 	mq_put_be16(in + 9, (uint16_t)nl0);
 	size_t n = 11;
@@ -228,6 +231,11 @@ static void index_seeds(void)
 	           INT64_MAX - ((int64_t)1 << 31));
 	index_seed("last-segment-append", part, 0x05, bases[nseg - 1],
 	           bases[nseg - 1], 0);
+	index_seed("repair", part, 0x03 | 0x300, bases[0], bases[1], 0);
+	index_seed("repair-index-dir", part, 0x01 | 0x900, bases[0], bases[1],
+	           0);
+	index_seed("log-start-moved", part, 0x03 | 0x400, bases[0], bases[1],
+	           0);
 	free(bases);
 	mq_topic_close(t);
 	mq_env_close(env);
