@@ -135,7 +135,11 @@ static int tail_end(const char *dir, int64_t base, int contig, int64_t *end)
 		rc = mq_scan_next(&sc, &b, &info);
 		if (rc != 1)
 			break;
-		int64_t delta = info.last_offset - info.base_offset;
+		/* A batch whose last offset would pass INT64_MAX ends it. */
+		if (info.last_offset < info.base_offset)
+			break;
+		int64_t delta = (int64_t)((uint64_t)info.last_offset -
+		                          (uint64_t)info.base_offset);
 		if (prev != INT64_MIN &&
 		    (info.base_offset <= prev ||
 		     (contig && info.base_offset != prev + 1))) {
