@@ -421,7 +421,13 @@ static int repair_index(struct repair *r, int64_t base, const char *ext,
 	int nonreg = 0, rc;
 	snprintf(name, sizeof name, "%020" PRId64 "%s", base, ext);
 	if (cut) {
+		/* Rebuilt either way; what is not a regular file still goes
+		 * aside first, as below. */
+		struct stat st;
 		snprintf(why, sizeof why, "the log was cut");
+		if (fstatat(r->dfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    !S_ISREG(st.st_mode))
+			nonreg = 1;
 		rc = 1;
 	} else {
 		rc = index_state(r, name, entry, base, b, nb, why, sizeof why, &nonreg);

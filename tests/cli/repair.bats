@@ -232,6 +232,24 @@ t-0: rebuilt $stem.timeindex (the log was cut)" ]
 	[ "$output" = "0	$bo" ]
 }
 
+@test "mq-repair: a cut segment's index that is a directory goes aside first" {
+	make_t
+	name=${SEGS[-1]}
+	f=$MQ_DIR/t-0/$name
+	read -r pos size bo lo < <(batch "$name" 2)
+	put_byte "$f" $((pos + 30)) $(( $(byte_at "$f" $((pos + 30))) ^ 4 ))
+	stem=${name%.log}
+	rm "$MQ_DIR/t-0/$stem.index"
+	mkdir "$MQ_DIR/t-0/$stem.index"
+	run --separate-stderr mq-repair t
+	[ "$status" -eq 0 ]
+	[ "${lines[1]}" = "t-0: rebuilt $stem.index (the log was cut; moved it to $stem.index.damaged)" ]
+	[ -d "$MQ_DIR/t-0/$stem.index.damaged" ]
+	[ -f "$MQ_DIR/t-0/$stem.index" ]
+	run mq-inspect --verify t
+	[ "$status" -eq 0 ]
+}
+
 @test "mq-repair --no-wait exits 3 while a writer holds the lock" {
 	make_t
 	rm "$MQ_DIR/t-0/00000000000000000000.index"

@@ -84,7 +84,6 @@ static int64_t fi_add(int64_t a, int64_t d)
 
 static mq_env *fi_env;
 static int fi_verbose = -1;   /* $FUZZ_VERBOSE: trace what is read */
-static int fi_known;          /* $FUZZ_KNOWN: abort on known findings too */
 static char fi_part[PATH_MAX];
 
 /* fi_setup creates, once, a data directory with topic "f". */
@@ -402,10 +401,8 @@ int fuzz_index(const uint8_t *data, size_t size)
 	const uint8_t *idx = data, *tidx = data + ilen, *log = tidx + tlen;
 	size_t llen = size - ilen - tlen, split = llen;
 
-	if (fi_verbose < 0) {
+	if (fi_verbose < 0)
 		fi_verbose = getenv("FUZZ_VERBOSE") != NULL;
-		fi_known = getenv("FUZZ_KNOWN") != NULL;
-	}
 	fi_setup();
 	fi_clear();
 	bases[0] = fi_bases[(mode >> 3) & 3];

@@ -2,7 +2,7 @@
  * fuzz_index_repair.h - the mode 2 steps of fuzz_index.c: repair (with a
  * dry run and a staged crashed repair), rescan, and a log start moved
  * under an open reader, with the invariants each must keep.  Included
- * once, by fuzz_index.c, after its helpers (fi_part, fi_env, fi_known,
+ * once, by fuzz_index.c, after its helpers (fi_part, fi_env,
  * fi_report, fi_walk, ...), which these functions use.
  */
 #ifndef FUZZ_INDEX_REPAIR_H
@@ -248,13 +248,6 @@ static void fi_repair(int mode2, int pick, const int64_t *bases, int nseg)
 	}
 	memset(&fr, 0, sizeof fr);
 	rc = mq_repair_partition(t, 0, 0, fi_repair_report, &fr);
-	if (rc == MQ_EIO && errno == EISDIR && (mode2 & 8) && !fi_known) {
-		/* Known, not fixed: a directory in place of an index of a
-		 * segment that was cut is not moved aside (README.md,
-		 * known/index/). */
-		mq_topic_close(t);
-		return;
-	}
 	if (rc < 0 && rc != MQ_ENOMEM) {
 		fprintf(stderr, "repair: %d %s\n", rc, mq_errmsg());
 		abort();
