@@ -707,9 +707,13 @@ void mq_group_admin_close(mq_group_admin *a);
 /*
  * A partition's log start offset is the first offset a reader can get: the
  * larger of its first segment's base offset and the value kept in
- * TOPIC-N/mq.log-start.  Readers never return a record below it, even
+ * TOPIC-N/mq.log-start.  Readers do not return a record below it, even
  * while a segment still holds such records (mq_log_offsets reports it,
- * mq_reader_seek below it returns 1).
+ * mq_reader_seek below it returns 1), with one exception: a reader reads a
+ * segment in chunks (up to 1 MiB) and checks the log start offset when it
+ * seeks, opens a segment or reads a chunk, so records of a chunk it read
+ * before the log start moved may still be returned; then it continues at
+ * the log start offset (mq_reader_moved reports the jump).
  */
 
 /*
