@@ -281,6 +281,41 @@ static void fi_dump(int64_t base)
 	mq_dump_close(d);
 }
 
+/*
+ * fi_append_read_back appends one record with the 5-byte value to t and,
+ * if the append succeeds, checks that a reader gets it back at the offset
+ * acknowledged (aborting otherwise).  Returns the append's result.
+ */
+static int fi_append_read_back(mq_topic *t, const char *value)
+{
+	mq_batch *b;
+	mq_reader *r;
+	mq_record rec = { .timestamp = 1700000000000, .key_len = -1,
+	                  .value = value, .value_len = 5 }, got;
+	int64_t off;
+	FUZZ_CHECK(mq_batch_new(MQ_COMPRESSION_NONE, &b) == MQ_OK);
+	FUZZ_CHECK(mq_batch_add(b, &rec) == MQ_OK);
+	int rc = mq_append(t, 0, b, MQ_NOWAIT, &off);
+	mq_batch_free(b);
+	if (rc != MQ_OK)
+		return rc;
+	int got_rc = mq_reader_open(t, 0, &r);
+	if (got_rc == MQ_OK) {
+		if ((got_rc = mq_reader_seek(r, off)) == MQ_OK)
+			got_rc = mq_reader_next(r, &got);
+		if (got_rc == 1)
+			FUZZ_CHECK(got.offset == off && got.value_len == 5 &&
+			           memcmp(got.value, value, 5) == 0);
+		mq_reader_close(r);
+	}
+	if (got_rc != 1 && got_rc != MQ_ENOMEM) {
+		fprintf(stderr, "acknowledged offset %lld (%s): %d %s\n",
+		        (long long)off, value, got_rc, mq_errmsg());
+		abort();
+	}
+	return rc;
+}
+
 /* fi_partition runs the partition readers, and maybe the writer. */
 static void fi_partition(int mode, int pick, const int64_t *bases, int nseg,
                          const mq_idx *hint, size_t nhint)
@@ -340,35 +375,9 @@ static void fi_partition(int mode, int pick, const int64_t *bases, int nseg,
 	if (mode & 4) {
 		/* The writer recovers the tail; what it acknowledges must
 		 * read back. */
-		mq_batch *b;
-		mq_record rec = { .timestamp = 1700000000000, .key_len = -1,
-		                  .value = "acked", .value_len = 5 };
-		int64_t off;
-		FUZZ_CHECK(mq_batch_new(MQ_COMPRESSION_NONE, &b) == MQ_OK);
-		FUZZ_CHECK(mq_batch_add(b, &rec) == MQ_OK);
-		rc = mq_append(t, 0, b, MQ_NOWAIT, &off);
+		rc = fi_append_read_back(t, "acked");
 		FUZZ_CHECK(rc == MQ_OK || rc == MQ_ECORRUPT || rc == MQ_ERANGE ||
 		           rc == MQ_EINVAL || rc == MQ_ENOMEM);
-		if (rc == MQ_OK) {
-			mq_record got;
-			rc = mq_reader_open(t, 0, &r);
-			if (rc == MQ_OK)
-				rc = mq_reader_seek(r, off);
-			if (rc == MQ_OK)
-				rc = mq_reader_next(r, &got);
-			if (rc != 1 && rc != MQ_ENOMEM) {
-				fprintf(stderr, "acknowledged offset %lld: %d "
-				        "%s\n", (long long)off, rc, mq_errmsg());
-				abort();
-			}
-			if (rc == 1) {
-				FUZZ_CHECK(got.offset == off);
-				FUZZ_CHECK(got.value_len == 5 &&
-				           memcmp(got.value, "acked", 5) == 0);
-			}
-			mq_reader_close(r);
-		}
-		mq_batch_free(b);
 	}
 	mq_topic_close(t);
 }
