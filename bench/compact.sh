@@ -7,7 +7,7 @@
 # temporary directory under ${TMPDIR:-/tmp}, a compacted one-partition
 # topic (segment.bytes 64 MiB) holding RECORDS records over KEYS keys, every
 # key used at least once, all cleanable.  Then runs
-# "mq-compact --force" once under /usr/bin/time and reports the wall time,
+# "mq-compact --force" once (bench/measure.sh) and reports the wall time,
 # records per second (records read) and the peak resident memory, which
 # should stay under 200 MiB at the default --buffer-mb of 128.
 # Environment: RECORDS (10000000), KEYS (1000000), BUFFER_MB (128).
@@ -26,6 +26,7 @@ fi
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/mq-bench.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 trap 'exit 130' INT TERM
+. bench/measure.sh
 
 cc -O2 -D_GNU_SOURCE -I libmq -o "$tmp/compact-gen" bench/compact-gen.c \
 	"$build/libmq.a" -lz -linih
@@ -38,27 +39,10 @@ bytes=$(cat "$tmp"/data/bench-0/*.log | wc -c)
 echo "input: $RECORDS records, $KEYS keys, $bytes bytes, generated in" \
 	"$(awk "BEGIN { printf \"%.1f\", $t1 - $t0 }") s"
 
-# Wall time and peak RSS: GNU time if installed, else the clock and
-# VmHWM polled from /proc.
-if /usr/bin/time -f %M true >/dev/null 2>&1; then
-	/usr/bin/time -f '%e %M' -o "$tmp/time" "$build/mq-compact" \
-	    -d "$tmp/data" --force --buffer-mb "$BUFFER_MB" bench
-	read -r wall rss_kb < "$tmp/time"
-else
-	t0=$(date +%s.%N)
-	"$build/mq-compact" -d "$tmp/data" --force --buffer-mb "$BUFFER_MB" \
-	    bench &
-	pid=$!
-	rss_kb=0
-	while [ -r "/proc/$pid/status" ]; do
-		h=$(sed -n 's/^VmHWM:[^0-9]*\([0-9]*\).*/\1/p' \
-		    "/proc/$pid/status" 2>/dev/null || true)
-		[ -n "$h" ] && [ "$h" -gt "$rss_kb" ] && rss_kb=$h
-		sleep 0.01
-	done
-	wait "$pid"
-	wall=$(awk "BEGIN { print $(date +%s.%N) - $t0 }")
-fi
+measure "exec '$build/mq-compact' -d '$tmp/data' --force --buffer-mb \
+	'$BUFFER_MB' bench"
+wall=$secs
+rss_kb=$kib
 "$build/mq-inspect" -d "$tmp/data" --verify bench >/dev/null
 kept=$("$build/mq-consume" -d "$tmp/data" -F '%o\n' bench | wc -l)
 echo "compacted: $kept records kept (expected $((KEYS + 1)))"

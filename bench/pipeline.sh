@@ -49,13 +49,7 @@ trap 'exit 130' INT TERM
 MQ_DIR=$tmp/data
 export MQ_DIR
 
-if /usr/bin/time -f %M true >/dev/null 2>&1; then
-	rss_how="GNU time %M"
-else
-	rss_how="VmHWM polled from /proc (GNU time is missing)"
-fi
-
-now() { date +%s.%N; }
+. bench/measure.sh
 
 # gen N: writes N keyed lines of 100 bytes (newline included).
 gen() {
@@ -67,31 +61,6 @@ gen() {
 			print k substr(p, 1, 99 - length(k));
 		}
 	}'
-}
-
-# measure CMD: runs CMD with sh -c; sets secs (wall time) and kib (peak
-# resident memory in KiB: with GNU time, of the largest process CMD ran;
-# from /proc, of the shell, so a measured tool must be started with exec).
-# Exits on failure.
-measure() {
-	_t0=$(now)
-	if [ "$rss_how" = "GNU time %M" ]; then
-		/usr/bin/time -f %M -o "$tmp/rss" sh -c "$1"
-		kib=$(tail -n 1 "$tmp/rss")
-	else
-		sh -c "$1" &
-		_pid=$!
-		kib=0
-		while [ -r "/proc/$_pid/status" ]; do
-			_h=$(sed -n 's/^VmHWM:[^0-9]*\([0-9]*\).*/\1/p' \
-			    "/proc/$_pid/status" 2>/dev/null || true)
-			[ -n "$_h" ] && [ "$_h" -gt "$kib" ] && kib=$_h
-			sleep 0.01
-		done
-		wait "$_pid"
-	fi
-	_t1=$(now)
-	secs=$(awk "BEGIN { print $_t1 - $_t0 }")
 }
 
 # bench VAR CMD [SETUP]: best time of RUNS runs of CMD in VAR, largest RSS

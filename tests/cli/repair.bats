@@ -36,6 +36,17 @@ make_t() {
 	done
 }
 
+# damage_active: make_t, then flip a bit in the CRC-covered part of the
+# active segment's second batch.  Sets name and f (the segment), and pos,
+# size, bo and lo (that batch's position, size, first and last offset).
+damage_active() {
+	make_t
+	name=${SEGS[-1]}
+	f=$MQ_DIR/t-0/$name
+	read -r pos size bo lo < <(batch "$name" 2)
+	put_byte "$f" $((pos + 30)) $(( $(byte_at "$f" $((pos + 30))) ^ 4 ))
+}
+
 # batch FILE K: "POSITION SIZE BASE LAST" of the Kth batch (from 1; -1 is
 # the last) of segment FILE.
 batch() {
@@ -176,11 +187,7 @@ t-0: rebuilt $stem.timeindex (the log was cut)" ]
 }
 
 @test "mq-repair: damage in the active segment; the writer goes on after the kept records" {
-	make_t
-	name=${SEGS[-1]}
-	f=$MQ_DIR/t-0/$name
-	read -r pos size bo lo < <(batch "$name" 2)
-	put_byte "$f" $((pos + 30)) $(( $(byte_at "$f" $((pos + 30))) ^ 4 ))
+	damage_active
 	# Before the repair, readers stop at the damage.
 	run mq-consume t
 	[ "$status" -eq 4 ]
@@ -233,11 +240,7 @@ t-0: rebuilt $stem.timeindex (the log was cut)" ]
 }
 
 @test "mq-repair: a cut segment's index that is a directory goes aside first" {
-	make_t
-	name=${SEGS[-1]}
-	f=$MQ_DIR/t-0/$name
-	read -r pos size bo lo < <(batch "$name" 2)
-	put_byte "$f" $((pos + 30)) $(( $(byte_at "$f" $((pos + 30))) ^ 4 ))
+	damage_active
 	stem=${name%.log}
 	rm "$MQ_DIR/t-0/$stem.index"
 	mkdir "$MQ_DIR/t-0/$stem.index"
