@@ -18,7 +18,8 @@
 #      from a generator through a pipe, to show memory does not grow with
 #      the input.
 #
-# Each time is the best of RUNS runs; the memory figure is the largest.
+# Each time is the best of RUNS runs (the runs of a tool and of its
+# baselines take turns); the memory figure is the largest.
 # Ratios are tool seconds divided by baseline seconds (2.0x = twice as
 # slow).  Targets: mq-produce within 2x of "cat input > file", compared
 # like with like (--sync=none against cat; the default, which fsyncs,
@@ -63,23 +64,27 @@ gen() {
 	}'
 }
 
-# bench VAR CMD [SETUP]: best time of RUNS runs of CMD in VAR, largest RSS
-# in VAR_kib; SETUP runs (untimed) before each run.
-bench() {
-	_best=
-	_kib=0
-	_n=0
-	while [ $_n -lt "$RUNS" ]; do
-		[ -n "${3:-}" ] && sh -c "$3"
-		measure "$2"
-		if [ -z "$_best" ] || awk "BEGIN { exit !($secs < $_best) }"
-		then
-			_best=$secs
-		fi
-		[ "$kib" -gt "$_kib" ] && _kib=$kib
-		_n=$((_n + 1))
-	done
-	eval "$1=\$_best; ${1}_kib=\$_kib"
+# best_of VAR CMD [SETUP]: one run of CMD, after SETUP (untimed); keeps
+# the best time so far in VAR and the largest RSS in VAR_kib.
+best_of() {
+	[ -n "${3:-}" ] && sh -c "$3"
+	measure "$2"
+	eval "_b=\${$1:-}; _k=\${${1}_kib:-0}"
+	if [ -z "$_b" ] || awk "BEGIN { exit !($secs < $_b) }"; then
+		eval "$1=\$secs"
+	fi
+	[ "$kib" -gt "$_k" ] && eval "${1}_kib=\$kib"
+	return 0
+}
+
+# stored: fails unless the topic holds every line.
+stored() {
+	_n=$("$bin/mq-consume" bench | wc -l)
+	if [ "$_n" -ne "$LINES" ]; then
+		echo "pipeline.sh: mq-consume printed $_n lines, expected" \
+			"$LINES" >&2
+		exit 1
+	fi
 }
 
 # verdict OK-EXPRESSION: prints "ok" or "MISSED".
@@ -99,28 +104,29 @@ echo "  memory: $rss_how"
 gen "$LINES" > "$tmp/input"
 size=$(wc -c < "$tmp/input")
 
-bench produce "exec '$bin/mq-produce' -K: bench < '$tmp/input'" "$fresh"
-produce_count=$("$bin/mq-consume" bench | wc -l)
-bench produce_ns "exec '$bin/mq-produce' --sync=none -K: bench < '$tmp/input'" \
-	"$fresh"
-bench cat_plain "cat '$tmp/input' > '$tmp/copy'" "$nocopy"
-bench cat_sync "cat '$tmp/input' > '$tmp/copy' && sync '$tmp/copy'" \
-	"$nocopy"
+# The runs of the four commands take turns, so that a noisy moment of a
+# shared machine falls on all of them alike.
+n=0
+while [ $n -lt "$RUNS" ]; do
+	best_of cat_plain "cat '$tmp/input' > '$tmp/copy'" "$nocopy"
+	best_of produce_ns \
+	    "exec '$bin/mq-produce' --sync=none -K: bench < '$tmp/input'" "$fresh"
+	[ $n -eq 0 ] && stored
+	best_of cat_sync "cat '$tmp/input' > '$tmp/copy' && sync '$tmp/copy'" \
+	    "$nocopy"
+	best_of produce "exec '$bin/mq-produce' -K: bench < '$tmp/input'" "$fresh"
+	[ $n -eq 0 ] && stored
+	n=$((n + 1))
+done
 rm -f "$tmp/copy"
 
-# The topic now holds the --sync=none run's records; both runs must have
-# stored every line.
-got=$("$bin/mq-consume" bench | wc -l)
-for n in "$produce_count" "$got"; do
-	if [ "$n" -ne "$LINES" ]; then
-		echo "pipeline.sh: mq-consume printed $n lines, expected" \
-			"$LINES" >&2
-		exit 1
-	fi
-done
 sync
-bench consume "exec '$bin/mq-consume' bench > /dev/null"
-bench cat_read "cat '$MQ_DIR'/bench-*/*.log > /dev/null"
+n=0
+while [ $n -lt "$RUNS" ]; do
+	best_of consume "exec '$bin/mq-consume' bench > /dev/null"
+	best_of cat_read "cat '$MQ_DIR'/bench-*/*.log > /dev/null"
+	n=$((n + 1))
+done
 logs=$(cat "$MQ_DIR"/bench-*/*.log | wc -c)
 
 awk -v n="$LINES" -v b="$size" -v l="$logs" \
