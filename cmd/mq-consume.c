@@ -10,7 +10,6 @@
  * it never polls the files and still wakes for a signal at once.
  */
 #include <errno.h>
-#include <fnmatch.h>
 #include <getopt.h>
 #include <limits.h>
 #include <poll.h>
@@ -23,6 +22,7 @@
 #include <unistd.h>
 
 #include "consume-group.h"
+#include "consume-topics.h"
 #include "isotime.h"
 #include "jsonout.h"
 #include "outbuf.h"
@@ -167,100 +167,6 @@ static void add_partition(struct opts *o, const char *s)
 }
 
 /* A growing list of strings. */
-struct strlist {
-	char **v;
-	size_t n, cap;
-};
-
-static void strlist_add(struct strlist *l, char *s)
-{
-	if (l->n == l->cap) {
-		l->cap = l->cap ? 2 * l->cap : 8;
-		char **nv = realloc(l->v, l->cap * sizeof *nv);
-		if (!nv)
-			die(EXIT_ERROR, "out of memory");
-		l->v = nv;
-	}
-	l->v[l->n++] = s;
-}
-
-static int strlist_has(const struct strlist *l, const char *s)
-{
-	for (size_t i = 0; i < l->n; i++)
-		if (strcmp(l->v[i], s) == 0)
-			return 1;
-	return 0;
-}
-
-/* Adds a copy of name to names unless it is there already. */
-static void add_name(struct strlist *names, const char *name)
-{
-	if (strlist_has(names, name))
-		return;
-	char *copy = strdup(name);
-	if (!copy)
-		die(EXIT_ERROR, "out of memory");
-	strlist_add(names, copy);
-}
-
-static int is_pattern(const char *s)
-{
-	return strpbrk(s, "*?[") != NULL;
-}
-
-/*
- * Splits the TOPIC arguments at commas into specs, checking every literal
- * name before anything is opened (an invalid name is a usage error).
- */
-static void split_topics(char **args, int n, struct strlist *specs)
-{
-	for (int i = 0; i < n; i++) {
-		const char *a = args[i];
-		for (;;) {
-			size_t len = strcspn(a, ",");
-			char *spec = strndup(a, len);
-			if (!spec)
-				die(EXIT_ERROR, "out of memory");
-			if (!is_pattern(spec) && !mq_name_valid(spec))
-				usage_error("invalid topic name '%s'", spec);
-			strlist_add(specs, spec);
-			if (!a[len])
-				break;
-			a += len + 1;
-		}
-	}
-}
-
-/* Expands patterns against the existing topics into names, in argument
- * order, each topic once. */
-static void resolve_topics(mq_env *env, const struct strlist *specs,
-                           struct strlist *names)
-{
-	char **all = NULL;
-	for (size_t i = 0; i < specs->n; i++) {
-		const char *spec = specs->v[i];
-		if (!is_pattern(spec)) {
-			add_name(names, spec);
-			continue;
-		}
-		if (!all) {
-			int rc = mq_topic_list(env, &all);
-			if (rc < 0)
-				die_mq(rc, "cannot list topics");
-		}
-		int matched = 0;
-		for (char **t = all; *t; t++) {
-			if (fnmatch(spec, *t, 0) != 0)
-				continue;
-			matched = 1;
-			add_name(names, *t);
-		}
-		if (!matched)
-			die(EXIT_ERROR, "no topic matches '%s'", spec);
-	}
-	mq_free_list(all);
-}
-
 /* Positions s per -o and records where it stops without -f. */
 static void position(struct source *s, mq_topic *t, const struct opts *o)
 {
@@ -568,23 +474,19 @@ int main(int argc, char **argv)
 		usage_error("%s", err);
 
 	struct strlist specs = { 0 }, names = { 0 };
-	split_topics(argv + optind, argc - optind, &specs);
+	consume_split_topics(argv + optind, argc - optind, &specs);
 
 	const char *dir = data_dir(o.dir);
 	mq_env *env = open_env(dir, 0);
-	resolve_topics(env, &specs, &names);
+	consume_resolve_topics(env, &specs, &names);
 	if (go.group) {
 		go.follow = o.follow;
 		go.count = o.count;
 		go.json = o.out == OUT_JSON;
 		go.fmt = &o.fmt;
 		int gs = group_consume(env, names.v, names.n, &go);
-		for (size_t i = 0; i < names.n; i++)
-			free(names.v[i]);
-		free(names.v);
-		for (size_t i = 0; i < specs.n; i++)
-			free(specs.v[i]);
-		free(specs.v);
+		strlist_free(&names);
+		strlist_free(&specs);
 		if (o.out != OUT_JSON)
 			recfmt_free(&o.fmt);
 		mq_env_close(env);
@@ -628,12 +530,8 @@ int main(int argc, char **argv)
 	for (size_t i = 0; i < names.n; i++)
 		mq_topic_close(open_topics[i]);
 	free(open_topics);
-	for (size_t i = 0; i < names.n; i++)
-		free(names.v[i]);
-	free(names.v);
-	for (size_t i = 0; i < specs.n; i++)
-		free(specs.v[i]);
-	free(specs.v);
+	strlist_free(&names);
+	strlist_free(&specs);
 	free(o.parts);
 	if (o.out != OUT_JSON)
 		recfmt_free(&o.fmt);
