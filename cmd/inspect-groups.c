@@ -10,65 +10,8 @@
 
 #include "inspect-groups.h"
 #include "inspect.h"
+#include "table.h"
 #include "tool.h"
-
-enum { NCOLS_MAX = 8 };
-
-/* A table of strings printed with columns two spaces apart. */
-struct gtable {
-	int ncols;
-	const char *const *heads;
-	const char *right;       /* 'r' per right-aligned column */
-	char **cells;
-	size_t nrows, cap;
-};
-
-static void gt_add(struct gtable *t, const char *const *row)
-{
-	if (t->nrows == t->cap) {
-		t->cap = t->cap ? t->cap * 2 : 16;
-		t->cells = realloc(t->cells, t->cap * (size_t)t->ncols *
-		                   sizeof *t->cells);
-		if (!t->cells)
-			die(EXIT_ERROR, "out of memory");
-	}
-	for (int c = 0; c < t->ncols; c++) {
-		char *s = strdup(row[c]);
-		if (!s)
-			die(EXIT_ERROR, "out of memory");
-		t->cells[t->nrows * (size_t)t->ncols + (size_t)c] = s;
-	}
-	t->nrows++;
-}
-
-static void gt_print(struct gtable *t)
-{
-	size_t w[NCOLS_MAX];
-	for (int c = 0; c < t->ncols; c++) {
-		w[c] = strlen(t->heads[c]);
-		for (size_t r = 0; r < t->nrows; r++) {
-			size_t n = strlen(t->cells[r * (size_t)t->ncols +
-			                           (size_t)c]);
-			w[c] = n > w[c] ? n : w[c];
-		}
-	}
-	for (size_t r = 0; r <= t->nrows; r++)
-		for (int c = 0; c < t->ncols; c++) {
-			const char *s = r == 0 ? t->heads[c] :
-			    t->cells[(r - 1) * (size_t)t->ncols + (size_t)c];
-			int last = c == t->ncols - 1;
-			if (t->right[c] == 'r')
-				printf("%*s", (int)w[c], s);
-			else if (last)
-				fputs(s, stdout);
-			else
-				printf("%-*s", (int)w[c], s);
-			fputs(last ? "\n" : "  ", stdout);
-		}
-	for (size_t i = 0; i < t->nrows * (size_t)t->ncols; i++)
-		free(t->cells[i]);
-	free(t->cells);
-}
 
 /* What --groups shows about one group. */
 struct ginfo {
@@ -113,7 +56,7 @@ static int gather(mq_env *env, const char *group, struct ginfo *gi,
 int inspect_groups_list(mq_env *env, int json)
 {
 	static const char *const heads[] = { "GROUP", "MEMBERS", "TOPICS" };
-	struct gtable t = { .ncols = 3, .heads = heads, .right = "lrl" };
+	struct table t = { .ncols = 3, .heads = heads, .right = "lrl" };
 	char **names;
 	int status = EXIT_OK, first = 1;
 	int rc = mq_group_list(env, &names);
@@ -143,7 +86,7 @@ int inspect_groups_list(mq_env *env, int json)
 		} else {
 			const char *row[] = { names[i], live,
 			                      gi.ntopics ? gi.topics : "-" };
-			gt_add(&t, row);
+			table_add_row(&t, row);
 		}
 		first = 0;
 		mq_free_list(topics);
@@ -152,7 +95,7 @@ int inspect_groups_list(mq_env *env, int json)
 	if (json)
 		fputs("]}\n", stdout);
 	else
-		gt_print(&t);
+		table_print(&t);
 	mq_free_list(names);
 	return status;
 }
@@ -188,7 +131,7 @@ int inspect_group_describe(mq_env *env, const char *group, int json)
 		"TOPIC", "PARTITION", "COMMITTED", "LOG-END", "LAG", "PID",
 		"HOST", "SINCE",
 	};
-	struct gtable t = { .ncols = 8, .heads = heads, .right = "lrrrrrll" };
+	struct table t = { .ncols = 8, .heads = heads, .right = "lrrrrrll" };
 	mq_group_pinfo *v;
 	mq_topic *cache = NULL;
 	size_t n, live;
@@ -243,12 +186,12 @@ int inspect_group_describe(mq_env *env, const char *group, int json)
 			pi->owned ? inspect_fmt_time(pi->owner.since, since,
 			                             sizeof since) : "-",
 		};
-		gt_add(&t, row);
+		table_add_row(&t, row);
 	}
 	if (json)
 		fputs("]}\n", stdout);
 	else
-		gt_print(&t);
+		table_print(&t);
 	mq_topic_close(cache);
 	mq_group_describe_free(v, n);
 	return EXIT_OK;

@@ -10,7 +10,6 @@
  *   mq-inspect [-d DIR] [--json] -g GROUP       offsets, lag, owners
  */
 #include <getopt.h>
-#include <stdarg.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +17,7 @@
 
 #include "inspect.h"
 #include "inspect-groups.h"
+#include "table.h"
 #include "tool.h"
 
 static const char usage_text[] =
@@ -178,88 +178,12 @@ static int gather_topic(mq_env *env, const char *name, struct topic *tp)
 	return 0;
 }
 
-/* ------------------------------------------------------------------ */
-/* Aligned tables.                                                     */
-
-enum { MAXCOLS = 12 };
-
-struct table {
-	int ncols;
-	const char *const *heads;
-	const char *right;         /* per column: 'r' right-aligns */
-	char **cells;              /* nrows * ncols, malloc'ed strings */
-	size_t nrows, cap;
-};
-
-static void table_add(struct table *tb, ...)
-	__attribute__((sentinel));
-
-/* table_add appends one row of ncols strings, copied, then NULL. */
-static void table_add(struct table *tb, ...)
-{
-	va_list ap;
-	if (tb->nrows == tb->cap) {
-		tb->cap = tb->cap ? tb->cap * 2 : 16;
-		tb->cells = realloc(tb->cells,
-		                    tb->cap * (size_t)tb->ncols * sizeof (char *));
-		if (!tb->cells)
-			die(EXIT_ERROR, "out of memory");
-	}
-	va_start(ap, tb);
-	for (int c = 0; c < tb->ncols; c++) {
-		const char *s = va_arg(ap, const char *);
-		char *copy = strdup(s ? s : "");
-		if (!copy)
-			die(EXIT_ERROR, "out of memory");
-		tb->cells[tb->nrows * (size_t)tb->ncols + (size_t)c] = copy;
-	}
-	va_end(ap);
-	tb->nrows++;
-}
-
-/*
- * table_print prints the header and rows with columns two spaces apart,
- * each as wide as its widest cell; the last column is not padded.
- */
-static void table_print(struct table *tb)
-{
-	size_t w[MAXCOLS] = { 0 };
-	for (int c = 0; c < tb->ncols; c++) {
-		w[c] = strlen(tb->heads[c]);
-		for (size_t r = 0; r < tb->nrows; r++) {
-			size_t n = strlen(tb->cells[r * (size_t)tb->ncols +
-			                            (size_t)c]);
-			if (n > w[c])
-				w[c] = n;
-		}
-	}
-	for (size_t r = 0; r <= tb->nrows; r++) {
-		for (int c = 0; c < tb->ncols; c++) {
-			const char *s = r == 0 ? tb->heads[c] :
-			    tb->cells[(r - 1) * (size_t)tb->ncols + (size_t)c];
-			int last = c == tb->ncols - 1;
-			if (tb->right[c] == 'r')
-				printf("%*s", (int)w[c], s);
-			else if (last)
-				fputs(s, stdout);
-			else
-				printf("%-*s", (int)w[c], s);
-			fputs(last ? "\n" : "  ", stdout);
-		}
-	}
-	for (size_t i = 0; i < tb->nrows * (size_t)tb->ncols; i++)
-		free(tb->cells[i]);
-	free(tb->cells);
-	tb->cells = NULL;
-	tb->nrows = tb->cap = 0;
-}
-
 /* num formats v into one of a few rotating static buffers. */
 static const char *num(int64_t v)
 {
-	static char bufs[MAXCOLS][24];
+	static char bufs[TABLE_MAXCOLS][24];
 	static int next;
-	char *b = bufs[next++ % MAXCOLS];
+	char *b = bufs[next++ % TABLE_MAXCOLS];
 	snprintf(b, sizeof bufs[0], "%" PRId64, v);
 	return b;
 }
