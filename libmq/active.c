@@ -40,22 +40,6 @@ void mq_segstate_close(mq_segstate *s)
 	s->log_fd = s->idx_fd = s->tidx_fd = -1;
 }
 
-int mq_active_pwrite_all(int fd, const void *buf, size_t len, uint64_t pos)
-{
-	const uint8_t *p = buf;
-	while (len > 0) {
-		ssize_t n = pwrite(fd, p, len, (off_t)pos);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -1;
-		p += n;
-		len -= (size_t)n;
-		pos += (uint64_t)n;
-	}
-	return 0;
-}
-
 /* account applies Kafka's index rule for one accepted batch. */
 static int account(mq_segstate *s, const mq_batch_info *in,
                    struct mq_rebuild *rb)
@@ -227,7 +211,7 @@ int mq_segstate_append(mq_segstate *s, const uint8_t *batch, size_t len)
 	if (rc != 1)
 		return mq_fail(MQ_EINVAL, "not a batch");
 	info.position = s->size;
-	if (mq_active_pwrite_all(s->log_fd, batch, len, s->size) < 0) {
+	if (mq_pwrite_all(s->log_fd, batch, len, s->size) < 0) {
 		int e = errno;
 		if (ftruncate(s->log_fd, (off_t)s->size) < 0) {
 			/* The next writer's recovery drops the partial batch. */
@@ -238,14 +222,14 @@ int mq_segstate_append(mq_segstate *s, const uint8_t *batch, size_t len)
 	struct mq_rebuild rb = { { 0 }, { 0 } };
 	rc = account(s, &info, &rb);
 	if (rc == MQ_OK && rb.idx.len &&
-	    mq_active_pwrite_all(s->idx_fd, rb.idx.data, rb.idx.len,
+	    mq_pwrite_all(s->idx_fd, rb.idx.data, rb.idx.len,
 	                         s->idx_size) == 0)
 		s->idx_size += rb.idx.len;
 	else if (rb.idx.len && ftruncate(s->idx_fd, (off_t)s->idx_size) < 0) {
 		/* A partial entry makes the index fail its size check: rebuilt. */
 	}
 	if (rc == MQ_OK && rb.tidx.len &&
-	    mq_active_pwrite_all(s->tidx_fd, rb.tidx.data, rb.tidx.len,
+	    mq_pwrite_all(s->tidx_fd, rb.tidx.data, rb.tidx.len,
 	                         s->tidx_size) == 0)
 		s->tidx_size += rb.tidx.len;
 	else if (rb.tidx.len && ftruncate(s->tidx_fd, (off_t)s->tidx_size) < 0) {
@@ -262,7 +246,7 @@ int mq_segstate_seal(mq_segstate *s)
 		return MQ_OK;
 	uint8_t e[MQ_TIMEINDEX_ENTRY];
 	mq_timeindex_entry(e, s->base, s->max_ts, s->max_ts_offset);
-	if (mq_active_pwrite_all(s->tidx_fd, e, sizeof e, s->tidx_size) < 0)
+	if (mq_pwrite_all(s->tidx_fd, e, sizeof e, s->tidx_size) < 0)
 		return mq_fail(MQ_EIO, "cannot write timeindex of segment %020" PRId64,
 		               s->base);
 	s->tidx_size += sizeof e;

@@ -19,12 +19,6 @@ struct mq_rebuild {
 	mq_buf idx, tidx;
 };
 
-/*
- * mq_active_pwrite_all writes the len bytes at buf to fd at position pos,
- * going on after short writes and EINTR, and returns 0; on failure it
- * returns -1 with errno set, some of the bytes perhaps written.
- */
-int mq_active_pwrite_all(int fd, const void *buf, size_t len, uint64_t pos);
 
 /*
  * mq_segstate_scan walks the batches of s->log_fd from position start,

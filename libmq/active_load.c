@@ -111,7 +111,7 @@ static void append_entries(int fd, const mq_buf *b, uint64_t *size)
 		return;
 	if ((uint64_t)st.st_size > *size && ftruncate(fd, (off_t)*size) < 0)
 		return;
-	if (b->len && mq_active_pwrite_all(fd, b->data, b->len, *size) == 0)
+	if (b->len && mq_pwrite_all(fd, b->data, b->len, *size) == 0)
 		*size += b->len;
 }
 

@@ -41,26 +41,11 @@ struct out {
 	int64_t max_ts, max_ts_off, last_tidx_ts;
 };
 
-static int write_all(int fd, const void *p, size_t len)
-{
-	const uint8_t *q = p;
-	while (len > 0) {
-		ssize_t n = write(fd, q, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -1;
-		q += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 static int flush_out(struct out *o)
 {
 	if (o->fd < 0 || o->buf.len == 0)
 		return MQ_OK;
-	if (write_all(o->fd, o->buf.data, o->buf.len) < 0)
+	if (mq_write_all(o->fd, o->buf.data, o->buf.len) < 0)
 		return mq_fail(MQ_EIO, "cannot write %020" PRId64 MQ_CLEANED_LOG
 		               " in '%s'", o->base, o->dir);
 	o->buf.len = 0;
@@ -351,7 +336,7 @@ static int write_file(const char *path, const mq_buf *data)
 	              0644);
 	if (fd < 0)
 		return mq_fail(MQ_EIO, "cannot create '%s'", path);
-	if ((data->len && write_all(fd, data->data, data->len) < 0) ||
+	if ((data->len && mq_write_all(fd, data->data, data->len) < 0) ||
 	    fsync(fd) < 0) {
 		int e = errno;
 		close(fd);

@@ -40,6 +40,14 @@ void mq_part_free(struct mq_part *part);
 int64_t mq_now_ms(void);
 
 /*
+ * mq_write_all writes the len bytes at buf to fd (mq_pwrite_all: at
+ * position pos), going on after short writes and EINTR, and returns 0; on
+ * failure it returns -1 with errno set, some of the bytes perhaps written.
+ */
+int mq_write_all(int fd, const void *buf, size_t len);
+int mq_pwrite_all(int fd, const void *buf, size_t len, uint64_t pos);
+
+/*
  * mq_fsync_dir fsyncs the directory at path so that entries created or
  * renamed in it are durable.  MQ_EIO on failure.
  */

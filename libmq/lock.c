@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "error.h"
@@ -15,6 +16,25 @@
 int mq_lock_dir(const char *dir, int flags)
 {
 	return mq_lock_file(dir, MQ_LOCK_FILE, flags, "another process");
+}
+
+int mq_lock_partition(const char *dir, const char *topic, int32_t p,
+                      int flags)
+{
+	int lock = mq_lock_dir(dir, flags);
+	if (lock < 0) {
+		if (lock == MQ_EIO && errno == ENOENT)
+			return mq_fail(MQ_ENOTOPIC, "topic '%s' partition %d was deleted",
+			               topic, p);
+		return mq_fail_prefix(lock, "topic '%s' partition %d", topic, p);
+	}
+	struct stat st;
+	if (fstat(lock, &st) == 0 && st.st_nlink == 0) {
+		mq_unlock(lock);
+		return mq_fail(MQ_ENOTOPIC, "topic '%s' partition %d was deleted",
+		               topic, p);
+	}
+	return lock;
 }
 
 int mq_lock_file(const char *dir, const char *name, int flags,

@@ -4,6 +4,8 @@
 #ifndef MQ_LOCK_H
 #define MQ_LOCK_H
 
+#include <stdint.h>
+
 #define MQ_LOCK_FILE "mq.lock"
 
 /*
@@ -22,6 +24,15 @@ int mq_lock_dir(const char *dir, int flags);
  */
 int mq_lock_file(const char *dir, const char *name, int flags,
                  const char *holder);
+
+/*
+ * mq_lock_partition is mq_lock_dir for the partition directory DIR of
+ * partition P of topic TOPIC, with messages naming them: it returns
+ * MQ_ENOTOPIC if the partition was deleted (before or while it waited),
+ * or mq_lock_dir's failure.
+ */
+int mq_lock_partition(const char *dir, const char *topic, int32_t p,
+                      int flags);
 
 /* mq_unlock releases and closes a descriptor from mq_lock_dir. */
 void mq_unlock(int fd);

@@ -257,29 +257,6 @@ static int roll(struct mq_part *part)
 }
 
 /*
- * lock_part takes partition p's writer lock and returns its descriptor, or
- * MQ_ENOTOPIC if the partition was deleted (before or while we waited),
- * or the lock's failure (MQ_EBUSY with MQ_NOWAIT).
- */
-static int lock_part(mq_topic *t, struct mq_part *part, int32_t p, int flags)
-{
-	int lock = mq_lock_dir(part->dir, flags);
-	if (lock < 0) {
-		if (lock == MQ_EIO && errno == ENOENT)
-			return mq_fail(MQ_ENOTOPIC, "topic '%s' partition %d was deleted",
-			               t->name, p);
-		return mq_fail_prefix(lock, "topic '%s' partition %d", t->name, p);
-	}
-	struct stat st;
-	if (fstat(lock, &st) == 0 && st.st_nlink == 0) {
-		mq_unlock(lock);
-		return mq_fail(MQ_ENOTOPIC, "topic '%s' partition %d was deleted",
-		               t->name, p);
-	}
-	return lock;
-}
-
-/*
  * start_writeback asks the kernel to start writing part's active segment
  * back once 4 MiB are waiting (len bytes were just appended).  Advisory:
  * a failure is ignored, as mq_sync reports any real I/O error.
@@ -326,7 +303,7 @@ int mq_append(mq_topic *t, int32_t p, mq_batch *b, int flags,
 	part->last_use = ++t->use_clock;
 	if (!part->loaded && (rc = make_room(t, part)) < 0)
 		return mq_fail_prefix(rc, "topic '%s' partition %d", t->name, p);
-	int lock = lock_part(t, part, p, flags);
+	int lock = mq_lock_partition(part->dir, t->name, p, flags);
 	if (lock < 0)
 		return lock;
 	rc = sync_tail(part);
@@ -428,7 +405,7 @@ int mq_roll(mq_topic *t, int32_t p, int flags, int *rolled)
 	int rc = get_part(t, p, &part);
 	if (rc < 0)
 		return rc;
-	int lock = lock_part(t, part, p, flags);
+	int lock = mq_lock_partition(part->dir, t->name, p, flags);
 	if (lock < 0)
 		return lock;
 	rc = mq_roll_locked(t, p, rolled);

@@ -134,21 +134,6 @@ static int install(struct repair *r, int fd, const char *tmp, const char *name,
 	return MQ_OK;
 }
 
-static int write_all(int fd, const void *data, size_t len)
-{
-	const uint8_t *p = data;
-	while (len > 0) {
-		ssize_t n = write(fd, p, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -1;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 /* read_at reads exactly len bytes at pos; -1 with errno (EIO for EOF). */
 static int read_at(int fd, void *buf, size_t len, uint64_t pos)
 {
@@ -176,7 +161,7 @@ static int replace_file(struct repair *r, const char *name, const mq_buf *data)
 	int fd = make_temp(r, tmp, sizeof tmp);
 	if (fd < 0)
 		return fd;
-	if (data->len && write_all(fd, data->data, data->len) < 0) {
+	if (data->len && mq_write_all(fd, data->data, data->len) < 0) {
 		int e = errno;
 		close(fd);
 		unlinkat(r->dfd, tmp, 0);
@@ -285,7 +270,7 @@ static int set_aside(struct repair *r, int fd, uint64_t from, uint64_t to,
 	}
 	for (uint64_t at = from; at < to; at += COPY_CHUNK) {
 		size_t n = to - at < COPY_CHUNK ? (size_t)(to - at) : COPY_CHUNK;
-		if (read_at(fd, buf, n, at) < 0 || write_all(out, buf, n) < 0) {
+		if (read_at(fd, buf, n, at) < 0 || mq_write_all(out, buf, n) < 0) {
 			int e = errno;
 			free(buf);
 			close(out);

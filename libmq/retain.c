@@ -389,18 +389,10 @@ int mq_retain(mq_topic *t, int32_t p, const mq_retain_opts *o,
 		return rc;
 	struct plan pl = { .t = t, .p = p, .dir = dir, .dfd = -1, .o = o,
 	                   .report = report, .ctx = ctx, .kept = -1 };
-	int lock = mq_lock_dir(dir, o->flags);
-	if (lock < 0) {
-		if (lock == MQ_EIO && errno == ENOENT)
-			return mq_fail(MQ_ENOTOPIC, "topic '%s' partition %d was deleted",
-			               t->name, p);
-		return mq_fail_prefix(lock, "topic '%s' partition %d", t->name, p);
-	}
-	struct stat st;
-	if (fstat(lock, &st) == 0 && st.st_nlink == 0)
-		rc = mq_fail(MQ_ENOTOPIC, "topic '%s' partition %d was deleted",
-		             t->name, p);
-	else if ((pl.dfd = rc = mq_opendir_nofollow(dir)) >= 0)
+	int lock = mq_lock_partition(dir, t->name, p, o->flags);
+	if (lock < 0)
+		return lock;
+	if ((pl.dfd = rc = mq_opendir_nofollow(dir)) >= 0)
 		rc = retain_locked(&pl);
 	if (pl.dfd >= 0)
 		close(pl.dfd);
