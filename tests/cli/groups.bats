@@ -54,6 +54,11 @@ each_owns() {
 	done
 }
 
+# members GROUP N: mq-inspect --groups shows N live members in GROUP.
+members() {
+	[ "$(mq-inspect --groups | awk -v g="$1" '$1 == g { print $2 }')" = "$2" ]
+}
+
 # lines_at_least N FILE...: the files hold N lines or more together.
 lines_at_least() {
 	local n=$1
@@ -151,7 +156,7 @@ distinct_at_least() {
 	start "$MQ_DIR/o3" -g g -f t; p3=$LAST
 	eventually each_owns g 1 "$p1" "$p2" "$p3"
 	start "$MQ_DIR/o4" -g g -f t; p4=$LAST
-	eventually [ "$(mq-inspect --groups | awk 'NR == 2 { print $2 }')" = 4 ]
+	eventually members g 4
 	sleep 0.5
 	each_owns g 1 "$p1" "$p2" "$p3"
 	each_owns g 0 "$p4"
