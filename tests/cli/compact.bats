@@ -285,37 +285,21 @@ twelve() {
 @test "compact -n exits 3 while a lock is held" {
 	compacted c
 	twelve c
-	flock -o "$MQ_DIR/c-0/mq.lock" sleep 5 &
-	pid=$!
-	for _ in $(seq 50); do
-		run mq-compact -n c
-		[ "$status" -eq 3 ] && break
-		sleep 0.05
-	done
+	hold_lock "$MQ_DIR/c-0/mq.lock"
+	run mq-compact -n c
+	release_lock
 	[ "$status" -eq 3 ]
 	[[ "$output" == *"is locked by another process"* ]]
-	kill "$pid"
-	wait "$pid" || true
-	flock -o "$MQ_DIR/c-0/mq.cleaner.lock" sleep 5 &
-	pid=$!
-	for _ in $(seq 50); do
-		run mq-compact -n c
-		[ "$status" -eq 3 ] && break
-		sleep 0.05
-	done
+	hold_lock "$MQ_DIR/c-0/mq.cleaner.lock"
+	run mq-compact -n c
 	[ "$status" -eq 3 ]
 	[[ "$output" == *"locked by another mq-compact"* ]]
 	# A busy lock and a missing topic in one run: the error outranks it.
-	for _ in $(seq 50); do
-		run mq-compact -n c nosuch
-		[[ "$output" == *"locked by another mq-compact"* ]] && break
-		sleep 0.05
-	done
+	run mq-compact -n c nosuch
+	release_lock
 	[ "$status" -eq 1 ]
 	[[ "$output" == *"locked by another mq-compact"* ]]
 	[[ "$output" == *"'nosuch'"* ]]
-	kill "$pid"
-	wait "$pid" || true
 	run mq-compact -n c
 	[ "$status" -eq 0 ]
 }
@@ -334,7 +318,7 @@ twelve() {
 	for round in $(seq 20); do
 		rm -rf "$MQ_DIR"
 		cp -a "$MQ_DIR.orig" "$MQ_DIR"
-		mq-compact --force --buffer-mb 0.0003 c >/dev/null &
+		mq-compact --force --buffer-mb 0.0003 c >/dev/null 3>&- &
 		pid=$!
 		sleep "0.0$((RANDOM % 10))$((RANDOM % 10))"
 		kill -9 "$pid" 2>/dev/null || true

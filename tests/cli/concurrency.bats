@@ -18,7 +18,6 @@ setup() {
 	MQ_DIR=$(mktemp -d "$base/mq-test.XXXXXX")
 	export MQ_DIR
 	unset XDG_DATA_HOME
-	PIDS=()
 }
 
 # children PID: the ids of PID's child processes, read from /proc (ps is
@@ -35,16 +34,19 @@ children() {
 	return 0
 }
 
-# Every background job started here is ended by its id, with its children.
+# Every background job the test did not wait for is ended by its id, with
+# its children.  bash's job list names them, so no process id that was
+# since reused is ever killed.
 teardown() {
-	local pid child
-	for pid in "${PIDS[@]}"; do
+	local pid child pids
+	pids=$(jobs -p)
+	for pid in $pids; do
 		for child in $(children "$pid"); do
 			kill -KILL "$child" 2>/dev/null || true
 		done
 		kill -KILL "$pid" 2>/dev/null || true
 	done
-	for pid in "${PIDS[@]}"; do
+	for pid in $pids; do
 		wait "$pid" 2>/dev/null || true
 	done
 	[ -n "${MQ_DIR:-}" ] && rm -rf "$MQ_DIR"
@@ -140,7 +142,6 @@ WARNING='^mq-consume: warning: offsets [0-9]+-[0-9]+ of t/[01] are no longer ava
 
 	mq-consume -f -F '%p %o %k %s\n' t > "$T/follow" 2> "$T/follow.err" 3>&- &
 	follower=$!
-	PIDS+=("$follower")
 
 	deadline=$((SECONDS + RUN_SECS))
 	producer 0 "$deadline" 3>&- &
@@ -153,7 +154,6 @@ WARNING='^mq-consume: warning: offsets [0-9]+-[0-9]+ of t/[01] are no longer ava
 	c=$!
 	reader "$deadline" 3>&- &
 	rd=$!
-	PIDS+=("$p0" "$p1" "$r" "$c" "$rd")
 	wait "$p0" "$p1" "$r" "$c" "$rd"
 
 	# No writer, reader, retainer or compactor failed or complained.
@@ -227,7 +227,6 @@ WARNING='^mq-consume: warning: offsets [0-9]+-[0-9]+ of t/[01] are no longer ava
 	mq-produce --sync=none --batch-bytes 300 --linger-ms 0 v \
 	    < <(yes rec-1-abcdefghijk) 2> "$T/w1.err" 3>&- &
 	w1=$!
-	PIDS+=("$w0" "$w1")
 	(
 		while [ ! -e "$T/stop" ]; do
 			mq-retain -q v 2>> "$T/retain.err" ||
@@ -236,10 +235,10 @@ WARNING='^mq-consume: warning: offsets [0-9]+-[0-9]+ of t/[01] are no longer ava
 		done
 	) 3>&- &
 	r=$!
-	PIDS+=("$r")
 
-	# Wait (bounded) until segments have rolled and some were removed.
-	for i in $(seq 100); do
+	# Wait (bounded, about 10 s) until segments have rolled and some were
+	# removed.
+	for i in $(seq 200); do
 		[ "$(mq-consume -o -1 -F '%o' v)" -gt 2000 ] && break
 		sleep 0.05
 	done

@@ -16,12 +16,25 @@ abc() {
 	printf 'a\nb\nc\n' | mq-produce t
 }
 
-# wait_lines FILE N: wait up to 5 s for FILE to hold N lines.
+# wait_lines FILE N: wait up to 10 s for FILE to hold N lines (generous: a
+# loaded machine under ASan can stall a follower for seconds).
 wait_lines() {
 	local i
-	for i in $(seq 50); do
+	for i in $(seq 200); do
 		[ "$(wc -l < "$1")" -ge "$2" ] && return 0
-		sleep 0.1
+		sleep 0.05
+	done
+	return 1
+}
+
+# watching PID: mq-consume -f PID has set up its inotify watches, which it
+# does after opening its partitions (and resolving -o) and before its first
+# read; waits up to 10 s.
+watching() {
+	local i
+	for i in $(seq 200); do
+		grep -qs '^inotify wd:' /proc/"$1"/fdinfo/* && return 0
+		sleep 0.05
 	done
 	return 1
 }
@@ -376,8 +389,8 @@ one_per_batch() {
 	out=$BATS_TEST_TMPDIR/out
 	mq-consume -f -o end -F '%o:%s\n' t > "$out" 3>&- &
 	pid=$!
-	# Give it a moment to reach the end before appending.
-	sleep 0.2
+	# Wait until it has found the end before appending.
+	watching "$pid"
 	echo new | mq-produce t
 	wait_lines "$out" 1
 	kill -INT "$pid"
@@ -394,6 +407,8 @@ one_per_batch() {
 	pid=$!
 	wait_lines "$out" 3
 	echo d | mq-produce t
+	# Bounded: a follower that missed d would otherwise hang the suite.
+	wait_lines "$out" 4
 	status=0
 	wait "$pid" || status=$?
 	[ "$status" -eq 0 ]
@@ -407,7 +422,7 @@ one_per_batch() {
 	[ "$output" = $'1\nstatus 0' ]
 	[ "$stderr" = "" ]
 	# Following too: a reader that goes away ends the wait.
-	run --separate-stderr timeout 5 bash -c 'mq-consume -f t | head -1; echo "status ${PIPESTATUS[0]}"'
+	run --separate-stderr timeout 20 bash -c 'mq-consume -f t | head -1; echo "status ${PIPESTATUS[0]}"'
 	[ "$output" = $'1\nstatus 0' ]
 	[ "$stderr" = "" ]
 }

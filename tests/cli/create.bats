@@ -207,15 +207,9 @@ Try 'mq-create --help' for more information." ]
 @test "delete -n: a held partition lock is exit 3" {
 	mq-create t
 	: >"$MQ_DIR/t-0/mq.lock"
-	flock "$MQ_DIR/t-0/mq.lock" sleep 2 &
-	holder=$!
-	for _ in $(seq 100); do
-		flock -n "$MQ_DIR/t-0/mq.lock" true || break
-		sleep 0.02
-	done
+	hold_lock "$MQ_DIR/t-0/mq.lock"
 	run --separate-stderr mq-create --delete -n t
-	kill "$holder" 2>/dev/null || true
-	wait "$holder" 2>/dev/null || true
+	release_lock
 	[ "$status" -eq 3 ]
 	[ "$stderr" = "mq-create: cannot delete topic 't': '$MQ_DIR/t-0/mq.lock' is locked by another process" ]
 	[ -d "$MQ_DIR/t-0" ]

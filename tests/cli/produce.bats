@@ -386,11 +386,11 @@ g:y"
 	pid=$!
 	exec 6>"$BATS_TEST_TMPDIR/in" 7<"$BATS_TEST_TMPDIR/out"
 	echo a >&6
-	read -t 5 -r line <&7
+	read -t 20 -r line <&7
 	[ "$line" = "$(printf '0\t0')" ]
 	echo b >&6
 	exec 6>&-
-	read -t 5 -r line <&7
+	read -t 20 -r line <&7
 	[ "$line" = "$(printf '0\t1')" ]
 	exec 7<&-
 	wait "$pid"
@@ -571,11 +571,12 @@ big_lines() {
 	pid=$!
 	exec 6>"$BATS_TEST_TMPDIR/in"
 	echo a >&6
+	# Bounded at about 10 s, for a loaded machine under ASan.
 	seen=
 	for ((i = 0; i < 200; i++)); do
 		seen=$(mq-consume -F '%s|' t 2>/dev/null)
 		[ -n "$seen" ] && break
-		sleep 0.01
+		sleep 0.05
 	done
 	[ "$seen" = "a|" ]
 	echo b >&6

@@ -256,19 +256,13 @@ t-0: rebuilt $stem.timeindex (the log was cut)" ]
 @test "mq-repair --no-wait exits 3 while a writer holds the lock" {
 	make_t
 	rm "$MQ_DIR/t-0/00000000000000000000.index"
-	flock -o "$MQ_DIR/t-0/mq.lock" sleep 5 3>&- &
-	pid=$!
-	for _ in $(seq 50); do
-		run --separate-stderr mq-repair --no-wait t
-		[ "$status" -eq 3 ] && break
-		sleep 0.05
-	done
+	hold_lock "$MQ_DIR/t-0/mq.lock"
+	run --separate-stderr mq-repair --no-wait t
+	release_lock
 	[ "$status" -eq 3 ]
 	[ "$output" = "" ]
 	[ "$stderr" = "mq-repair: topic 't' partition 0: '$MQ_DIR/t-0/mq.lock' is locked by another process" ]
 	[ ! -e "$MQ_DIR/t-0/00000000000000000000.index" ]
-	kill "$pid"
-	wait "$pid" || true
 	run mq-repair -n t
 	[ "$status" -eq 0 ]
 	[ "$output" = "t-0: rebuilt 00000000000000000000.index (missing)" ]

@@ -6,13 +6,8 @@
 bats_require_minimum_version 1.5.0
 load helper
 
-# Background processes of a failed test must not outlive it (they would
-# also keep bats waiting on descriptor 3, which they close).
-teardown() {
-	[ -n "${consumer:-}" ] && kill "$consumer" 2>/dev/null
-	[ -n "${MQ_DIR:-}" ] && rm -rf "$MQ_DIR"
-	return 0
-}
+# Background processes close descriptor 3 (or bats would wait for them);
+# the helper's teardown ends those of a failed test.
 
 # 2001-09-09T01:46:40Z: older than any retention.ms used here.
 OLD=1000000000000
@@ -210,14 +205,12 @@ t/0: log start offset would move from 0 to 4" ]
 @test "-n exits 3 when a partition lock is held" {
 	mq-create -c segment.bytes=300 -c retention.ms=60000 t
 	old 4 0
-	flock "$MQ_DIR/t-0/mq.lock" sh -c "touch '$MQ_DIR/held'; sleep 2" 3>&- &
-	for _ in $(seq 100); do [ -e "$MQ_DIR/held" ] && break; sleep 0.02; done
+	hold_lock "$MQ_DIR/t-0/mq.lock"
 	run --separate-stderr mq-retain -n t
+	release_lock
 	[ "$status" -eq 3 ]
 	[ "$output" = "" ]
 	[[ "$stderr" == "mq-retain: topic 't' partition 0: '$MQ_DIR/t-0/mq.lock' is locked by another process" ]]
-	kill %1 2>/dev/null || true
-	wait || true
 }
 
 @test "usage and lookup errors" {

@@ -15,6 +15,9 @@ setup_file() {
 	export PATH="$BATS_FILE_TMPDIR/bin:$PATH"
 }
 
+# Background jobs close descriptor 3 (else a failed test's follower would
+# keep bats waiting on it forever); the helper's teardown ends them.
+
 # gen RUN [N]: records "RUN I PAD" for I = 0.. (forever without N), PAD
 # being 0..49 characters that depend on RUN and I, so that every record
 # can be checked on its own.
@@ -58,7 +61,7 @@ whole_lines() {
 		local np=$((1 + RANDOM % 3 / 2))
 		for ((p = 0; p < np; p++)); do
 			mq-produce --sync=batch --print-offsets --batch-bytes 200 \
-				--linger-ms 1 k < <(gen $r) >"$w/ack.$r" 2>"$w/err.$r" &
+				--linger-ms 1 k < <(gen $r) >"$w/ack.$r" 2>"$w/err.$r" 3>&- &
 			pids+=($!)
 			runs+=($r)
 			r=$((r + 1))
@@ -145,7 +148,7 @@ check_writers() {
 	for t in one four; do
 		pids=()
 		for i in 0 1 2 3; do
-			mq-produce --batch-bytes 1000 "$t" "$w/in.$i" &
+			mq-produce --batch-bytes 1000 "$t" "$w/in.$i" 3>&- &
 			pids+=($!)
 		done
 		for i in 0 1 2 3; do
@@ -177,17 +180,17 @@ check_writers() {
 	done
 	fpids=()
 	for i in 0 1 2; do
-		mq-consume -f -F '%p %o %s\n' f >"$w/f.$i" 2>"$w/fe.$i" &
+		mq-consume -f -F '%p %o %s\n' f >"$w/f.$i" 2>"$w/fe.$i" 3>&- &
 		fpids+=($!)
 	done
 	pids=()
 	for i in 0 1 2; do
-		mq-produce --batch-bytes 300 --linger-ms 0 f "$w/in.$i" &
+		mq-produce --batch-bytes 300 --linger-ms 0 f "$w/in.$i" 3>&- &
 		pids+=($!)
 	done
 	# One more follower joins while the producers run.
 	sleep 0.05
-	mq-consume -f -F '%p %o %s\n' f >"$w/f.3" 2>"$w/fe.3" &
+	mq-consume -f -F '%p %o %s\n' f >"$w/f.3" 2>"$w/fe.3" 3>&- &
 	fpids+=($!)
 	for i in 0 1 2; do
 		wait "${pids[$i]}"

@@ -245,11 +245,12 @@ static void test_delete_busy(void **state)
 	if (pid == 0) {
 		/* The inherited descriptor shares the parent's lock. */
 		close(lock);
-		alarm(10);
+		alarm(60);
 		_exit(mq_topic_delete(env, "busy", 0) == MQ_OK ? 0 : 1);
 	}
-	/* Wait until the child has removed the config (it then blocks). */
-	for (int i = 0; i < 200 && exists(".mq/topics/busy.conf"); i++)
+	/* Wait until the child has removed the config (it then blocks);
+	 * at most 20 s, for a loaded machine under ASan. */
+	for (int i = 0; i < 2000 && exists(".mq/topics/busy.conf"); i++)
 		usleep(10000);
 	assert_false(exists(".mq/topics/busy.conf"));
 	assert_int_equal(fstat(lock, &st), 0);
