@@ -4,11 +4,12 @@
  * Input is read in large chunks into one buffer and cut into records in
  * place (memchr/memmem for delimiters, a 4-byte length for
  * --length-prefixed, a line for --json); each record goes to the caller's
- * callback.  A large regular file is read ahead by a second thread
+ * callback.  A large regular file is read ahead by the worker thread
  * (readahead.c) and framed in its pieces, the unfinished record at the end
- * of one piece copied in front of the next.  A record that grows past what max.message.bytes allows is not
- * buffered: the rest of it is read and dropped while its length is
- * counted, so memory stays bounded whatever the input.
+ * of one piece copied in front of the next.  A record that grows past what
+ * max.message.bytes allows is not buffered: the rest of it is read and
+ * dropped while its length is counted, so memory stays bounded whatever
+ * the input.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -324,9 +325,9 @@ void frame_input(struct framing *fr, struct input *in)
 	in->failed = 0;
 	buf = own;
 	start = end = 0;
-	/* A large file is read by a second thread while this one frames. */
+	/* A large file is read by the worker thread while this one frames. */
 	if (!in->lingers && st.st_size >= READAHEAD_MIN)
-		ra = readahead_start(in->fd);
+		ra = readahead_start(in->fd, f->worker);
 	if (f->mode == FRAME_LENGTH)
 		frame_length(in);
 	else

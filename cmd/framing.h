@@ -8,6 +8,8 @@
 #include <string.h>
 #include <sys/types.h>
 
+struct worker;
+
 enum { FRAME_DELIM, FRAME_LENGTH, FRAME_JSON };
 
 /* One input: a file or standard input. */
@@ -30,6 +32,7 @@ struct framing {
 	size_t kdelim_len;
 	size_t raw_limit;       /* longer raw records are surely too big */
 	int64_t recno;          /* records seen so far over all inputs */
+	struct worker *worker;  /* reads large files ahead, or NULL */
 
 	/* A record (p NULL and len -1: a null record of
 	 * --length-prefixed); p points into the input buffer. */

@@ -4,7 +4,8 @@
  * framing.c reads the input and cuts it into records; here each record is
  * split into key and value (or parsed as JSON), checked, given its
  * partition and handed to the producer (producer.c), which batches per
- * partition and appends on a writer thread.
+ * partition and appends in the worker thread (worker.c), which also reads
+ * large files ahead.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -24,6 +25,7 @@
 #include "jsonrec.h"
 #include "producer.h"
 #include "tool.h"
+#include "worker.h"
 
 enum {
 	OPT_LENGTH = 256, OPT_JSON, OPT_BATCH_BYTES, OPT_LINGER,
@@ -86,6 +88,7 @@ static const struct option longopts[] = {
 };
 
 /* Options. */
+static struct worker *worker;
 static struct framing fr = { .mode = FRAME_DELIM, .delim = "\n",
                              .delim_len = 1 };
 static char *delim_buf;         /* fr.delim when given with -D */
@@ -534,6 +537,8 @@ int main(int argc, char **argv)
 	po.append_flags = nowait ? MQ_NOWAIT : 0;
 	po.batch_bytes = (size_t)batch_bytes;
 	po.offsets = print ? stdout : NULL;
+	/* Without a thread, everything runs in this one. */
+	fr.worker = po.worker = worker = worker_start();
 	if ((rc = producer_open(&pr, topic, &po)) < 0)
 		die_mq(rc, "cannot produce to topic '%s'", name);
 
@@ -568,6 +573,7 @@ int main(int argc, char **argv)
 	if ((rc = producer_finish(&pr)) < 0)
 		fatal(rc);
 	producer_close(&pr);
+	worker_stop(worker);
 	jsonrec_free(&jrec);
 	frame_free();
 	mq_topic_close(topic);

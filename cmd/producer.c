@@ -2,9 +2,10 @@
  * producer.c - batching records per partition and appending them.
  *
  * Each partition fills one mq_batch at a time.  A batch that is full (or
- * flushed) becomes a job in a small ring shared with the writer thread
- * (producer_writer.c).  Jobs are appended in ring order, so the offsets
- * come back in the order the records were added.  The caller's thread owns parts, the free list and the offsets
+ * flushed) becomes a job in a small ring shared with the writer
+ * (producer_writer.c), which runs in the worker thread.  Jobs are appended
+ * in ring order, so the offsets come back in the order the records were
+ * added.  The caller's thread owns parts, the free list and the offsets
  * queue; the writer owns the topic handle.  Nothing here allocates per
  * record: batches are reused through the free list.
  */
@@ -268,7 +269,7 @@ static int poll_writer(struct producer *pr)
 	size_t done;
 	int rc;
 
-	if (w->threaded) {
+	if (w->wk) {
 		pthread_mutex_lock(&w->mu);
 		done = w->done;
 		pthread_mutex_unlock(&w->mu);
@@ -320,7 +321,7 @@ int producer_open(struct producer *pr, mq_topic *t,
 	for (int32_t i = 0; i < pr->nparts; i++)
 		pr->parts[i].est = BATCH_OVERHEAD;
 	pr->w->synced = 1;
-	pr_writer_start(pr);
+	pr_writer_start(pr, o->worker);
 	return 0;
 }
 
@@ -330,11 +331,9 @@ void producer_close(struct producer *pr)
 	struct pr_writer *w = pr->w;
 
 	if (w) {
-		int had_thread = w->threaded;
 		producer_stop(pr);
 		reap(pr, w->done);
-		if (had_thread) {
-			pthread_cond_destroy(&w->work);
+		if (w->user.step) { /* pr_writer_start ran */
 			pthread_cond_destroy(&w->done_cv);
 			pthread_mutex_destroy(&w->mu);
 		}

@@ -4,7 +4,7 @@
  *
  * Records handed to producer_add are encoded straight into the RecordBatch
  * of their partition (one copy of their bytes).  A full batch is handed to
- * a writer thread, which appends it (and fsyncs it under --sync=batch)
+ * the worker thread, which appends it (and fsyncs it under --sync=batch)
  * while the caller goes on reading and encoding: input parsing and the
  * write(2)s overlap.  Batches are also handed over when the caller flushes
  * (end of input, linger time up) or when the records pending over all
@@ -14,11 +14,11 @@
  * the producer prints "PARTITION\tOFFSET" per record, in the order the
  * records were added, once they are durable under the sync mode.
  *
- * Only the caller's thread calls these functions; the writer thread is
- * private to producer.c.  The topic handle belongs to the writer thread
- * between producer_open and producer_close except while producer_flush,
- * producer_finish or producer_stop hold it idle, so the caller touches it
- * only after one of those returned.
+ * Only the caller's thread calls these functions; the writer (a step of
+ * the worker thread, worker.h) is private to producer.c.  The topic handle
+ * belongs to the writer between producer_open and producer_close except
+ * while producer_flush, producer_finish or producer_stop hold it idle, so
+ * the caller touches it only after one of those returned.
  */
 #ifndef MQ_PRODUCER_H
 #define MQ_PRODUCER_H
@@ -69,11 +69,12 @@ struct producer_opts {
 	int append_flags;
 	size_t batch_bytes;
 	FILE *offsets;
+	struct worker *worker;  /* appends the batches; NULL: the caller */
 };
 
 /*
- * producer_open prepares pr to append to topic t and starts its writer
- * thread (if no thread can be started, batches are appended by the caller's
+ * producer_open prepares pr to append to topic t, its batches appended by
+ * o->worker (if that is NULL or busy with enough users, by the caller's
  * thread instead).  Fails with MQ_ECODEC if the compression cannot be
  * written, or MQ_ENOMEM.
  */
@@ -122,8 +123,8 @@ int producer_finish(struct producer *pr);
 
 /*
  * producer_stop waits for the batch the writer is appending, drops the
- * batches not yet started and ends the writer thread, so that the caller
- * may use the topic (for a last mq_sync before exiting on an error).
+ * batches not yet started and takes the writer off the worker, so that the
+ * caller may use the topic (for a last mq_sync before exiting on an error).
  * Idempotent; cannot fail.
  */
 void producer_stop(struct producer *pr);

@@ -1,11 +1,11 @@
 /*
- * producer_writer.c - the writer thread of the producer: appends the jobs
- * of the ring in order and stops at the first failure (later jobs are
- * dropped, their records reported as not stored).  The writer owns the
- * topic handle while it runs; see producer.h.
+ * producer_writer.c - the writer of the producer, a step of the worker
+ * thread (worker.h): appends the jobs of the ring in order and stops at
+ * the first failure (later jobs are dropped, their records reported as not
+ * stored).  The writer owns the topic handle while it runs; see
+ * producer.h.
  */
 #include <pthread.h>
-#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -46,64 +46,58 @@ static void run_job(struct producer *pr, struct job *j)
 	j->rc = rc;
 }
 
-/* The writer thread: runs jobs until told to stop. */
-static void *writer_main(void *arg)
+/* The worker's step: runs the next job, if there is one. */
+static int write_step(void *arg)
 {
 	struct producer *pr = arg;
 	struct pr_writer *w = pr->w;
 
 	pthread_mutex_lock(&w->mu);
-	for (;;) {
-		while (w->done == w->tail && !w->stop)
-			pthread_cond_wait(&w->work, &w->mu);
-		if (w->done == w->tail || w->stop)
-			break;
-		struct job *j = &w->ring[w->done % RING];
-		int failed = w->failed;
+	if (w->done == w->tail || w->stop) {
 		pthread_mutex_unlock(&w->mu);
-		if (failed)
-			j->rc = MQ_EINVAL; /* dropped after a failure */
-		else
-			run_job(pr, j);
-		pthread_mutex_lock(&w->mu);
-		if (j->rc < 0)
-			w->failed = 1;
-		w->done++;
-		pthread_cond_signal(&w->done_cv);
+		return 0;
 	}
+	struct job *j = &w->ring[w->done % RING];
+	int failed = w->failed;
 	pthread_mutex_unlock(&w->mu);
-	return NULL;
+	if (failed)
+		j->rc = MQ_EINVAL; /* dropped after a failure */
+	else
+		run_job(pr, j);
+	pthread_mutex_lock(&w->mu);
+	if (j->rc < 0)
+		w->failed = 1;
+	w->done++;
+	pthread_cond_signal(&w->done_cv);
+	pthread_mutex_unlock(&w->mu);
+	return 1;
 }
 
-/* pr_writer_start starts the writer thread, or leaves jobs to run inline. */
-void pr_writer_start(struct producer *pr)
+/* pr_writer_start hands jobs to wk, or leaves them to run inline. */
+void pr_writer_start(struct producer *pr, struct worker *wk)
 {
 	struct pr_writer *w = pr->w;
-	sigset_t all, old;
 
 	pthread_mutex_init(&w->mu, NULL);
-	pthread_cond_init(&w->work, NULL);
 	pthread_cond_init(&w->done_cv, NULL);
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	w->threaded = pthread_create(&w->thread, NULL, writer_main, pr) == 0;
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	w->user = (struct worker_user){ write_step, pr };
+	if (wk && worker_add(wk, &w->user) == 0)
+		w->wk = wk;
 }
 
-/* producer_stop ends the writer thread after its current job. */
+/* producer_stop has the worker stop after its current job. */
 void producer_stop(struct producer *pr)
 {
 	struct pr_writer *w = pr->w;
 
-	if (!w || !w->threaded)
+	if (!w || !w->wk)
 		return;
 	pthread_mutex_lock(&w->mu);
 	w->stop = 1;
-	pthread_cond_signal(&w->work);
 	pthread_mutex_unlock(&w->mu);
-	pthread_join(w->thread, NULL);
-	w->threaded = 0;
-	/* Jobs the thread did not start are dropped: reap() returns their
+	worker_remove(w->wk, &w->user);
+	w->wk = NULL;
+	/* Jobs the worker did not start are dropped: reap() returns their
 	 * batches and notes their records as not stored. */
 	for (size_t i = w->done; i < w->tail; i++)
 		w->ring[i % RING].rc = MQ_EINVAL;
@@ -111,12 +105,12 @@ void producer_stop(struct producer *pr)
 	w->failed = 1;
 }
 
-/* pr_writer_push hands job slot tail to the writer, or runs it. */
+/* pr_writer_push hands job slot tail to the worker, or runs it. */
 void pr_writer_push(struct producer *pr)
 {
 	struct pr_writer *w = pr->w;
 
-	if (!w->threaded) {
+	if (!w->wk) {
 		struct job *j = &w->ring[w->tail % RING];
 		w->tail++;
 		if (w->failed)
@@ -130,8 +124,8 @@ void pr_writer_push(struct producer *pr)
 	}
 	pthread_mutex_lock(&w->mu);
 	w->tail++;
-	pthread_cond_signal(&w->work);
 	pthread_mutex_unlock(&w->mu);
+	worker_kick(w->wk);
 }
 
 /* pr_writer_wait waits for the writer to finish `until` jobs in all. */
@@ -140,7 +134,7 @@ size_t pr_writer_wait(struct producer *pr, size_t until)
 	struct pr_writer *w = pr->w;
 	size_t done;
 
-	if (!w->threaded)
+	if (!w->wk)
 		return w->done;
 	pthread_mutex_lock(&w->mu);
 	if (until == SIZE_MAX)

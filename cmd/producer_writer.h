@@ -1,6 +1,7 @@
 /*
- * producer_writer.h - the writer thread of producer.c and the ring of jobs
- * it shares with the caller's thread; private to the producer.
+ * producer_writer.h - the writer of producer.c (its step in the worker
+ * thread, worker.h) and the ring of jobs it shares with the caller's
+ * thread; private to the producer.
  *
  *	ring[head .. done)   appended by the writer, waiting for the caller
  *	                     to note their offsets and reuse their batches
@@ -17,6 +18,7 @@
 #include <stdint.h>
 
 #include "producer.h"
+#include "worker.h"
 
 /* Jobs in flight between the caller and the writer. */
 #define RING 4
@@ -37,24 +39,24 @@ struct job {
 };
 
 struct pr_writer {
-	pthread_t thread;
-	int threaded;           /* 0: jobs run in the caller's thread */
+	struct worker *wk;      /* runs the jobs; NULL: the caller does */
+	struct worker_user user;
 	pthread_mutex_t mu;
-	pthread_cond_t work, done_cv;
+	pthread_cond_t done_cv; /* done moved */
 	struct job ring[RING];
 	size_t head, done, tail;
-	int stop;               /* the caller wants the thread to end */
+	int stop;               /* the caller wants no more jobs run */
 	int failed;             /* a job failed: later ones are dropped */
 	int synced;             /* nothing appended since the last mq_sync */
 	int reported[];         /* per partition: recovery report printed */
 };
 
 /*
- * pr_writer_start starts the writer thread with every signal blocked in it,
- * so signals reach the caller's thread.  If no thread can be started, jobs
- * run in the caller's thread (w->threaded stays 0).  It cannot fail.
+ * pr_writer_start has worker wk run the jobs.  With wk NULL (or wk serving
+ * enough users already), jobs run in the caller's thread (w->wk stays
+ * NULL).  It cannot fail.
  */
-void pr_writer_start(struct producer *pr);
+void pr_writer_start(struct producer *pr, struct worker *wk);
 
 /* pr_writer_push hands job slot ring[tail] to the writer (or, without a
  * thread, runs it now).  It cannot fail: a job's result is in its rc. */

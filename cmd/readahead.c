@@ -1,15 +1,14 @@
 /*
- * readahead.c - reading a large regular file in a second thread.
+ * readahead.c - reading a large regular file ahead, in the worker thread.
  *
  * The ring has NBUF slots.  The counters only grow; slot i % NBUF holds
- * piece i.  The thread fills pieces [filled, ...) while it may: the caller
+ * piece i.  The worker fills pieces [filled, ...) while it may: the caller
  * holds the last two pieces it took, so a slot is free once the caller has
- * taken two more after it.  The thread stops after the end of the file or
+ * taken two more after it.  The worker stops after the end of the file or
  * a failed read, which it records as the last piece.
  */
 #include <errno.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -24,15 +23,16 @@
 #define SLOT (READAHEAD_ROOM + READAHEAD_PIECE)
 
 struct readahead {
-	pthread_t thread;
+	struct worker *wk;
+	struct worker_user user;
 	pthread_mutex_t mu;
-	pthread_cond_t cv;
+	pthread_cond_t cv;      /* filled moved */
 	int fd;
 	char *mem;              /* NBUF slots of SLOT bytes */
 	ssize_t len[NBUF];      /* bytes of the piece, 0 end, -1 failed */
 	int err[NBUF];          /* errno of a failed read */
 	size_t filled, taken;
-	int stop;               /* the caller is done */
+	int last;               /* the last piece is filled */
 	int done;               /* the caller saw the last piece */
 };
 
@@ -42,47 +42,43 @@ static size_t released(const struct readahead *ra)
 	return ra->taken >= 2 ? ra->taken - 2 : 0;
 }
 
-static void *reader_main(void *arg)
+/* The worker's step: reads the next piece if a slot is free. */
+static int read_step(void *arg)
 {
 	struct readahead *ra = arg;
-	int last = 0;
 
 	pthread_mutex_lock(&ra->mu);
-	while (!last) {
-		while (!ra->stop && ra->filled >= released(ra) + NBUF)
-			pthread_cond_wait(&ra->cv, &ra->mu);
-		if (ra->stop)
-			break;
-		size_t i = ra->filled % NBUF;
-		pthread_mutex_unlock(&ra->mu);
-
-		/* The slot is ours until filled moves past it. */
-		char *p = ra->mem + i * SLOT + READAHEAD_ROOM;
-		ssize_t n;
-		do
-			n = read(ra->fd, p, READAHEAD_PIECE);
-		while (n < 0 && errno == EINTR);
-		ra->len[i] = n < 0 ? -1 : n;
-		ra->err[i] = n < 0 ? errno : 0;
-		last = n <= 0;
-
-		pthread_mutex_lock(&ra->mu);
-		ra->filled++;
-		pthread_cond_broadcast(&ra->cv);
-	}
+	int full = ra->last || ra->filled >= released(ra) + NBUF;
+	size_t i = ra->filled % NBUF;
 	pthread_mutex_unlock(&ra->mu);
-	return NULL;
+	if (full)
+		return 0;
+
+	/* The slot is ours until filled moves past it. */
+	char *p = ra->mem + i * SLOT + READAHEAD_ROOM;
+	ssize_t n;
+	do
+		n = read(ra->fd, p, READAHEAD_PIECE);
+	while (n < 0 && errno == EINTR);
+	ra->len[i] = n < 0 ? -1 : n;
+	ra->err[i] = n < 0 ? errno : 0;
+
+	pthread_mutex_lock(&ra->mu);
+	ra->last = n <= 0;
+	ra->filled++;
+	pthread_cond_signal(&ra->cv);
+	pthread_mutex_unlock(&ra->mu);
+	return 1;
 }
 
-struct readahead *readahead_start(int fd)
+struct readahead *readahead_start(int fd, struct worker *wk)
 {
-	struct readahead *ra = calloc(1, sizeof *ra);
-	sigset_t all, old;
-	int rc;
+	struct readahead *ra;
 
-	if (!ra)
+	if (!wk || !(ra = calloc(1, sizeof *ra)))
 		return NULL;
 	ra->fd = fd;
+	ra->wk = wk;
 	ra->mem = mmap(NULL, NBUF * SLOT, PROT_READ | PROT_WRITE,
 	    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (ra->mem == MAP_FAILED) {
@@ -93,15 +89,9 @@ struct readahead *readahead_start(int fd)
 	(void)madvise(ra->mem, NBUF * SLOT, MADV_POPULATE_WRITE);
 	pthread_mutex_init(&ra->mu, NULL);
 	pthread_cond_init(&ra->cv, NULL);
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	rc = pthread_create(&ra->thread, NULL, reader_main, ra);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (rc != 0) {
-		pthread_cond_destroy(&ra->cv);
-		pthread_mutex_destroy(&ra->mu);
-		munmap(ra->mem, NBUF * SLOT);
-		free(ra);
+	ra->user = (struct worker_user){ read_step, ra };
+	if (worker_add(wk, &ra->user) < 0) {
+		readahead_stop(ra);
 		return NULL;
 	}
 	return ra;
@@ -117,9 +107,9 @@ ssize_t readahead_next(struct readahead *ra, char **data)
 	while (ra->filled == ra->taken)
 		pthread_cond_wait(&ra->cv, &ra->mu);
 	size_t i = ra->taken++ % NBUF;
-	/* A slot came free. */
-	pthread_cond_signal(&ra->cv);
 	pthread_mutex_unlock(&ra->mu);
+	/* A slot came free. */
+	worker_kick(ra->wk);
 	n = ra->len[i];
 	*data = ra->mem + i * SLOT + READAHEAD_ROOM;
 	if (n <= 0) {
@@ -134,11 +124,7 @@ void readahead_stop(struct readahead *ra)
 {
 	if (!ra)
 		return;
-	pthread_mutex_lock(&ra->mu);
-	ra->stop = 1;
-	pthread_cond_signal(&ra->cv);
-	pthread_mutex_unlock(&ra->mu);
-	pthread_join(ra->thread, NULL);
+	worker_remove(ra->wk, &ra->user);
 	pthread_cond_destroy(&ra->cv);
 	pthread_mutex_destroy(&ra->mu);
 	munmap(ra->mem, NBUF * SLOT);

@@ -1,11 +1,10 @@
 /*
- * readahead.h - reading a large regular file in a second thread, for
- * mq-produce.
+ * readahead.h - reading a large regular file ahead, for mq-produce.
  *
- * A thread read(2)s the file sequentially, from its current offset, into a
- * small ring of buffers while the caller frames the piece before: the
- * kernel's copy into user memory overlaps the caller's work instead of
- * adding to it.  Each piece has READAHEAD_ROOM writable bytes in front of
+ * The worker thread (worker.h) read(2)s the file sequentially, from its
+ * current offset, into a small ring of buffers while the caller frames the
+ * piece before: the kernel's copy into user memory overlaps the caller's
+ * work instead of adding to it.  Each piece has READAHEAD_ROOM writable bytes in front of
  * it, so the caller can put the unfinished end of the previous piece there
  * and see the two as one.
  */
@@ -13,6 +12,8 @@
 #define MQ_READAHEAD_H
 
 #include <sys/types.h>
+
+#include "worker.h"
 
 /* Bytes of a piece: one read(2). */
 #define READAHEAD_PIECE ((size_t)1 << 20)
@@ -24,11 +25,11 @@
 struct readahead;
 
 /*
- * readahead_start starts reading fd in a thread with every signal blocked.
- * Returns NULL if that cannot be done (no memory, no thread); the caller
- * then reads fd itself, nothing having been read.
+ * readahead_start has worker wk read fd ahead.  Returns NULL if that cannot
+ * be done (wk NULL, no memory, wk serving enough users); the caller then
+ * reads fd itself, nothing having been read.
  */
-struct readahead *readahead_start(int fd);
+struct readahead *readahead_start(int fd, struct worker *wk);
 
 /*
  * readahead_next waits for the next piece and points *data at it.  Returns
@@ -39,8 +40,8 @@ struct readahead *readahead_start(int fd);
  */
 ssize_t readahead_next(struct readahead *ra, char **data);
 
-/* readahead_stop ends the thread (a read under way finishes first) and
- * frees everything.  NULL is a no-op. */
+/* readahead_stop stops reading ahead (a read under way finishes first)
+ * and frees everything.  NULL is a no-op. */
 void readahead_stop(struct readahead *ra);
 
 #endif
