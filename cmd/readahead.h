@@ -4,9 +4,9 @@
  * The worker thread (worker.h) read(2)s the file sequentially, from its
  * current offset, into a small ring of buffers while the caller frames the
  * piece before: the kernel's copy into user memory overlaps the caller's
- * work instead of adding to it.  Each piece has READAHEAD_ROOM writable bytes in front of
- * it, so the caller can put the unfinished end of the previous piece there
- * and see the two as one.
+ * work instead of adding to it.  Each piece has READAHEAD_ROOM writable
+ * bytes in front of it, so the caller can put the unfinished end of the
+ * previous piece there and see the two as one.
  */
 #ifndef MQ_READAHEAD_H
 #define MQ_READAHEAD_H
