@@ -515,6 +515,19 @@ big_lines() {
 	[ "$output" = "$(($(wc -l <"$d/big") - 1))" ]
 }
 
+@test "produce: large and small files and a pipe in one run, in order" {
+	local d=$BATS_TEST_TMPDIR
+	big_lines "$d/big"
+	seq 1 3 >"$d/small"
+	mq-create t
+	# The read-ahead starts and stops per large file while the same
+	# thread appends; standard input (a pipe) is read directly.
+	echo from-pipe | mq-produce -K: t "$d/big" "$d/small" - "$d/big"
+	cat "$d/big" "$d/small" - "$d/big" <<<from-pipe >"$d/want"
+	mq-consume -F '%k:%s\n' t | sed 's/^://' >"$d/out"
+	cmp "$d/want" "$d/out"
+}
+
 @test "produce --sync: each mode stores the records" {
 	mq-create t
 	for s in exit batch none; do
