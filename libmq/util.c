@@ -63,35 +63,34 @@ int64_t mq_now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-int mq_write_all(int fd, const void *buf, size_t len)
+/* write_loop is mq_write_all (pos -1: at the file offset) and
+ * mq_pwrite_all (at pos). */
+static int write_loop(int fd, const void *buf, size_t len, int64_t pos)
 {
 	const uint8_t *p = buf;
 	while (len > 0) {
-		ssize_t n = write(fd, p, len);
+		ssize_t n = pos < 0 ? write(fd, p, len) :
+		                      pwrite(fd, p, len, (off_t)pos);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0)
 			return -1;
 		p += n;
 		len -= (size_t)n;
+		if (pos >= 0)
+			pos += n;
 	}
 	return 0;
 }
 
+int mq_write_all(int fd, const void *buf, size_t len)
+{
+	return write_loop(fd, buf, len, -1);
+}
+
 int mq_pwrite_all(int fd, const void *buf, size_t len, uint64_t pos)
 {
-	const uint8_t *p = buf;
-	while (len > 0) {
-		ssize_t n = pwrite(fd, p, len, (off_t)pos);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -1;
-		p += n;
-		len -= (size_t)n;
-		pos += (uint64_t)n;
-	}
-	return 0;
+	return write_loop(fd, buf, len, (int64_t)pos);
 }
 
 int mq_fsync_dir(const char *path)
