@@ -325,8 +325,10 @@ void frame_input(struct framing *fr, struct input *in)
 	in->failed = 0;
 	buf = own;
 	start = end = 0;
-	/* A large file is read by the worker thread while this one frames. */
-	if (!in->lingers && st.st_size >= READAHEAD_MIN)
+	/* A large file is read by the worker thread while this one frames
+	 * (what is left of it: parallel.c may have done the rest). */
+	if (!in->lingers &&
+	    st.st_size - lseek(in->fd, 0, SEEK_CUR) >= READAHEAD_MIN)
 		ra = readahead_start(in->fd, f->worker);
 	if (f->mode == FRAME_LENGTH)
 		frame_length(in);

@@ -23,7 +23,9 @@
 
 #include "framing.h"
 #include "jsonrec.h"
+#include "parallel.h"
 #include "producer.h"
+#include "rawrec.h"
 #include "tool.h"
 #include "worker.h"
 
@@ -92,12 +94,7 @@ static struct worker *worker;
 static struct framing fr = { .mode = FRAME_DELIM, .delim = "\n",
                              .delim_len = 1 };
 static char *delim_buf;         /* fr.delim when given with -D */
-static char *kdelim;
-static size_t kdelim_len;
-static const char *fixed_key;
-static mq_header *opt_hdrs;
-static size_t opt_nhdrs;
-static int empty_is_null;
+static struct rawfmt rf;        /* -K, -k, -Z, -H */
 static int32_t opt_partition = -1;
 static int64_t linger_ms = 5;
 static int skip_invalid;
@@ -206,36 +203,6 @@ static void linger(struct input *in)
 	}
 }
 
-/* Bytes of v as a zig-zag varint, as a record stores its lengths. */
-static uint64_t zz_size(int64_t v)
-{
-	uint64_t z = ((uint64_t)v << 1) ^ (uint64_t)(v >> 63), n = 1;
-
-	while (z >= 0x80) {
-		z >>= 7;
-		n++;
-	}
-	return n;
-}
-
-/*
- * record_size is mq_record_bytes(r), worked out inline for the usual
- * record without headers: the batch header, the record's length varint,
- * attributes, two zero deltas, key and value with their length varints,
- * and the header count.
- */
-static size_t record_size(const mq_record *r)
-{
-	uint64_t body;
-
-	if (r->header_count)
-		return mq_record_bytes(r);
-	body = 3 + zz_size(r->key_len) + zz_size(r->value_len) + 1;
-	body += (r->key_len > 0 ? (uint64_t)r->key_len : 0) +
-	    (r->value_len > 0 ? (uint64_t)r->value_len : 0);
-	return (size_t)(61 + zz_size((int64_t)body) + body);
-}
-
 /* Checks record r (its key and headers set), picks its partition (part
  * -1: by key or round-robin) and hands it to the producer. */
 static void submit(const struct input *in, mq_record *r, int64_t part)
@@ -269,25 +236,9 @@ static void submit(const struct input *in, mq_record *r, int64_t part)
 /* Splits a raw record (len -1: null) per -K/-k/-Z and submits it. */
 static void raw_record(const struct input *in, const char *p, ssize_t len)
 {
-	mq_record r = { .timestamp = -1, .key_len = -1 };
-	const char *k;
+	mq_record r;
 
-	r.value = p;
-	r.value_len = len;
-	if (kdelim && len > 0 &&
-	    (k = frame_find(p, (size_t)len, kdelim, kdelim_len))) {
-		r.key = p;
-		r.key_len = k - p;
-		r.value = k + kdelim_len;
-		r.value_len = len - r.key_len - (ssize_t)kdelim_len;
-	} else if (fixed_key) {
-		r.key = fixed_key;
-		r.key_len = (ssize_t)strlen(fixed_key);
-	}
-	if (empty_is_null && r.value_len == 0)
-		r.value_len = -1;
-	r.headers = opt_hdrs;
-	r.header_count = opt_nhdrs;
+	rawrec_split(&rf, p, len, &r);
 	submit(in, &r, -1);
 }
 
@@ -310,18 +261,18 @@ static void too_long(const struct input *in, int64_t kpos, uint64_t len)
 		    len, max_bytes, mq_topic_name(topic));
 	if (kpos >= 0) {
 		klen = kpos;
-		vlen = (int64_t)len - klen - (int64_t)kdelim_len;
-	} else if (fixed_key) {
-		klen = (int64_t)strlen(fixed_key);
+		vlen = (int64_t)len - klen - (int64_t)rf.kdelim_len;
+	} else if (rf.fixed_key) {
+		klen = (int64_t)rf.fixed_key_len;
 	}
 	body += zz_size(klen) + (klen > 0 ? (uint64_t)klen : 0);
 	body += zz_size(vlen) + (uint64_t)vlen;
-	body += zz_size((int64_t)opt_nhdrs);
-	for (size_t i = 0; i < opt_nhdrs; i++)
-		body += zz_size((int64_t)opt_hdrs[i].key_len) +
-		    opt_hdrs[i].key_len +
-		    zz_size(opt_hdrs[i].value_len) +
-		    (uint64_t)opt_hdrs[i].value_len;
+	body += zz_size((int64_t)rf.nhdrs);
+	for (size_t i = 0; i < rf.nhdrs; i++)
+		body += zz_size((int64_t)rf.hdrs[i].key_len) +
+		    rf.hdrs[i].key_len +
+		    zz_size(rf.hdrs[i].value_len) +
+		    (uint64_t)rf.hdrs[i].value_len;
 	bad_record(in, "%" PRIu64 " bytes exceeds max.message.bytes (%" PRId64
 	    ") of topic '%s'", 61 + zz_size((int64_t)body) + body, max_bytes,
 	    mq_topic_name(topic));
@@ -343,25 +294,43 @@ static void json_record(const struct input *in, const char *line, size_t len)
 {
 	mq_record r;
 
-	if (jsonrec_parse(&jrec, line, len, opt_nhdrs, &r) < 0)
+	if (jsonrec_parse(&jrec, line, len, rf.nhdrs, &r) < 0)
 		return bad_record(in, "invalid JSON: %s", jrec.err);
 	if (jrec.has_partition && jrec.partition < 0 && opt_partition < 0)
 		return bad_record(in, "partition %" PRId64 " out of range "
 		    "(topic '%s' has %" PRId32 " partition%s)", jrec.partition,
 		    mq_topic_name(topic), nparts, plural(nparts));
-	if (!jrec.has_key && fixed_key) {
-		r.key = fixed_key;
-		r.key_len = (ssize_t)strlen(fixed_key);
+	if (!jrec.has_key && rf.fixed_key) {
+		r.key = rf.fixed_key;
+		r.key_len = (ssize_t)rf.fixed_key_len;
 	}
-	if (empty_is_null && r.value_len == 0)
+	if (rf.empty_is_null && r.value_len == 0)
 		r.value_len = -1;
 	/* jsonrec_parse left room for the -H headers after the record's. */
-	if (opt_nhdrs) {
-		memcpy((mq_header *)r.headers + r.header_count, opt_hdrs,
-		    opt_nhdrs * sizeof *opt_hdrs);
-		r.header_count += opt_nhdrs;
+	if (rf.nhdrs) {
+		memcpy((mq_header *)r.headers + r.header_count, rf.hdrs,
+		    rf.nhdrs * sizeof *rf.hdrs);
+		r.header_count += rf.nhdrs;
 	}
 	submit(in, &r, jrec.has_partition ? jrec.partition : -1);
+}
+
+/* Produces one input: as much as it can on two threads (parallel.h),
+ * the rest record by record. */
+static void produce_input(struct input *in)
+{
+	if (fr.mode == FRAME_DELIM && fr.delim_len == 1) {
+		struct par_input pi = {
+			.pr = &pr, .rf = &rf, .delim = fr.delim[0],
+			.partition = opt_partition, .max_bytes = max_bytes,
+			.recno = &fr.recno, .next_rr = &next_rr,
+			.worker = worker,
+		};
+		int rc = par_produce(&pi, in->fd);
+		if (rc < 0)
+			fatal(rc);
+	}
+	frame_input(&fr, in);
 }
 
 static void add_header(const char *arg)
@@ -371,11 +340,11 @@ static void add_header(const char *arg)
 
 	if (!eq || eq == arg)
 		usage_error("invalid header '%s' (expected NAME=VALUE)", arg);
-	h = realloc(opt_hdrs, (opt_nhdrs + 1) * sizeof *h);
+	h = realloc(rf.hdrs, (rf.nhdrs + 1) * sizeof *h);
 	if (!h)
 		die(EXIT_ERROR, "out of memory");
-	opt_hdrs = h;
-	h += opt_nhdrs++;
+	rf.hdrs = h;
+	h += rf.nhdrs++;
 	h->key = arg;
 	h->key_len = (size_t)(eq - arg);
 	h->value = eq + 1;
@@ -422,13 +391,16 @@ int main(int argc, char **argv)
 		case OPT_LENGTH: fr.mode = FRAME_LENGTH; nframings++; break;
 		case OPT_JSON: fr.mode = FRAME_JSON; nframings++; break;
 		case 'K':
-			free(kdelim);
-			kdelim = frame_unescape(optarg, &kdelim_len,
+			free((char *)rf.kdelim);
+			rf.kdelim = frame_unescape(optarg, &rf.kdelim_len,
 			    "key delimiter");
 			break;
-		case 'k': fixed_key = optarg; break;
+		case 'k':
+			rf.fixed_key = optarg;
+			rf.fixed_key_len = strlen(optarg);
+			break;
 		case 'H': add_header(optarg); break;
-		case 'Z': empty_is_null = 1; break;
+		case 'Z': rf.empty_is_null = 1; break;
 		case 'p':
 			opt_partition = (int32_t)number_arg(optarg, "partition",
 			    0, INT32_MAX);
@@ -474,7 +446,7 @@ int main(int argc, char **argv)
 	if (nframings > 1)
 		usage_error("only one of -D, -0, --length-prefixed and --json "
 		    "may be given");
-	if (fr.mode == FRAME_JSON && kdelim)
+	if (fr.mode == FRAME_JSON && rf.kdelim)
 		usage_error("--key-delimiter cannot be used with --json");
 	if (partitions && !create)
 		usage_error("--partitions needs --create");
@@ -507,9 +479,9 @@ int main(int argc, char **argv)
 		fr.delim = "\n";
 		fr.delim_len = 1;
 	} else {
-		fr.raw_limit = (size_t)max_bytes + kdelim_len;
-		fr.kdelim = kdelim;
-		fr.kdelim_len = kdelim_len;
+		fr.raw_limit = (size_t)max_bytes + rf.kdelim_len;
+		fr.kdelim = rf.kdelim;
+		fr.kdelim_len = rf.kdelim_len;
 	}
 	fr.record = record;
 	fr.too_long = too_long;
@@ -549,7 +521,7 @@ int main(int argc, char **argv)
 
 	if (optind == argc) {
 		struct input in = { .fd = 0, .name = "standard input" };
-		frame_input(&fr, &in);
+		produce_input(&in);
 		if (in.failed)
 			status = EXIT_ERROR;
 	}
@@ -564,7 +536,7 @@ int main(int argc, char **argv)
 			status = EXIT_ERROR;
 			continue;
 		}
-		frame_input(&fr, &in);
+		produce_input(&in);
 		if (in.failed)
 			status = EXIT_ERROR;
 		if (in.fd > 0)

@@ -30,10 +30,8 @@
 #define FREE_MAX (RING + 2)
 /* Records awaiting their offsets above which everything is synced. */
 #define QUEUE_MAX ((size_t)1 << 20)
-/* RecordBatch header size, and what a record may add to mq_record_bytes()
- * inside a batch (offset and timestamp deltas) beyond its size alone. */
-#define BATCH_OVERHEAD 61
-#define RECORD_SLACK 16
+#define BATCH_OVERHEAD PR_BATCH_OVERHEAD
+#define RECORD_SLACK PR_RECORD_SLACK
 
 struct span {
 	int64_t base;           /* first offset; -1: records not stored */

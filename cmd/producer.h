@@ -140,6 +140,24 @@ void producer_stop(struct producer *pr);
  */
 void producer_salvage(struct producer *pr);
 
+/*
+ * producer_append appends batch b to partition p of the topic as the
+ * writer appends its batches: a batch that compression made too big is
+ * stored uncompressed, a recovered torn tail is reported once, and under
+ * PR_SYNC_BATCH the batch is synced.  It stores the first offset in *base
+ * (may be NULL) and resets b.  For parallel.c, which appends batches of
+ * its own; only while the writer is idle (after producer_flush), from one
+ * thread at a time.  Returns 0 or the MQ_E* code, with pr->errmsg saying
+ * why; b is left as it was then.
+ */
+int producer_append(struct producer *pr, int32_t p, mq_batch *b,
+                    int64_t *base);
+
+/* RecordBatch header size, and what a record may add to mq_record_bytes()
+ * inside a batch (offset and timestamp deltas) beyond its size alone. */
+#define PR_BATCH_OVERHEAD 61
+#define PR_RECORD_SLACK 16
+
 /* producer_close stops the writer and frees everything pr holds; it
  * appends nothing more. */
 void producer_close(struct producer *pr);

@@ -12,28 +12,29 @@
 #include "producer_writer.h"
 #include "tool.h"
 
-/* Appends job j; on failure leaves its message in pr->errmsg. */
-static void run_job(struct producer *pr, struct job *j)
+/* producer_append appends b to partition p as the writer does; on
+ * failure it leaves the message in pr->errmsg. */
+int producer_append(struct producer *pr, int32_t p, mq_batch *b,
+                    int64_t *base)
 {
 	struct pr_writer *w = pr->w;
-	mq_batch *b = j->s.b;
 	int rc;
 
-	rc = mq_append(pr->topic, j->p, b, pr->append_flags, &j->base);
+	rc = mq_append(pr->topic, p, b, pr->append_flags, base);
 	if (rc == MQ_ETOOBIG && pr->compression != MQ_COMPRESSION_NONE) {
 		/* Compression made it grow past the limit; uncompressed it
 		 * fits, as batches are cut by their uncompressed size. */
 		mq_batch_set_compression(b, MQ_COMPRESSION_NONE);
-		rc = mq_append(pr->topic, j->p, b, pr->append_flags, &j->base);
+		rc = mq_append(pr->topic, p, b, pr->append_flags, base);
 		mq_batch_set_compression(b, pr->compression);
 	}
 	if (rc == MQ_OK) {
-		const char *rep = mq_recovery_report(pr->topic, j->p);
-		if (rep && !w->reported[j->p]) {
+		const char *rep = mq_recovery_report(pr->topic, p);
+		if (rep && !w->reported[p]) {
 			/* A crashed writer left a torn tail that this
 			 * append dropped. */
 			warnx("warning: recovered %s", rep);
-			w->reported[j->p] = 1;
+			w->reported[p] = 1;
 		}
 		w->synced = 0;
 		if (pr->sync_mode == PR_SYNC_BATCH &&
@@ -43,7 +44,13 @@ static void run_job(struct producer *pr, struct job *j)
 	if (rc < 0)
 		snprintf(pr->errmsg, sizeof pr->errmsg, "%s",
 		    *mq_errmsg() ? mq_errmsg() : mq_strerror(rc));
-	j->rc = rc;
+	return rc;
+}
+
+/* Appends job j. */
+static void run_job(struct producer *pr, struct job *j)
+{
+	j->rc = producer_append(pr, j->p, j->s.b, &j->base);
 }
 
 /* The worker's step: runs the next job, if there is one. */

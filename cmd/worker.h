@@ -14,7 +14,7 @@
 #define MQ_WORKER_H
 
 /* Users one worker can serve at a time. */
-#define WORKER_USERS 2
+#define WORKER_USERS 3
 
 struct worker;
 

@@ -1,0 +1,448 @@
+/*
+ * parallel.c - producing a large regular file on two threads; see
+ * parallel.h for what runs here and what is left to the ordinary framing.
+ *
+ * Each thread is a lane.  A lane takes the next piece (under mu), reads it
+ * with up to PAR_LOOK bytes after it (the rest of its last record) and
+ * the byte before it (to see whether the previous record ended just
+ * there), encodes its records into batches of its own, and waits for its
+ * turn: turn counts the pieces appended, in order.  Then it appends its batches through the producer
+ * and passes the turn on.  A lane that cannot do its piece lowers stop to
+ * it: pieces from stop on are dropped, and the ordinary framing starts
+ * where the last appended piece ended (end).
+ *
+ * Round-robin records are encoded as if the partition counter started at
+ * 0, and their batches moved over by the real counter when appended: only
+ * then is it known, as it depends on the keyless records before the
+ * piece.  A piece is all keyed or all keyless, so moving whole batches
+ * keeps the order within each partition.
+ *
+ * A lane reads with pread(2), PAR_READ bytes at a time, into a buffer of
+ * its own, and encodes as it goes.  A file that ends before it
+ * should (it shrank) or a failed read is a piece this path cannot do:
+ * read(2) in the ordinary framing then finds the new end or reports the
+ * error.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "parallel.h"
+#include "worker.h"
+
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23 /* Linux 5.14 */
+#endif
+
+/* A lane's buffer: a piece, the look-ahead and the byte before. */
+#define BUF_BYTES ((size_t)(PAR_PIECE + PAR_LOOK + 1))
+
+enum { MIXED, KEYED, ROTATED };
+
+/* The batch a lane is filling for a partition. */
+struct fill {
+	mq_batch *b;
+	size_t count;
+	size_t est;             /* upper bound of its bytes, as producer.c */
+	int64_t first;          /* its first record, counted in the piece */
+};
+
+/* A batch of the piece, ready to append. */
+struct ready {
+	mq_batch *b;
+	int32_t p;              /* partition (before the round-robin move) */
+	int64_t first;
+};
+
+struct par;
+
+struct lane {
+	struct par *pa;
+	struct fill *fill;      /* per partition */
+	struct ready *ready;    /* the piece's batches, in the order made */
+	size_t nready, rcap;
+	mq_batch **free;        /* empty batches for reuse */
+	size_t nfree, fcap;
+	int mode;               /* MIXED (none yet), KEYED or ROTATED */
+	int64_t records;        /* records of the piece */
+	int64_t keyless;        /* round-robin records of the piece */
+	off_t end;              /* where the piece's last record ends */
+	int64_t now;            /* timestamp of the piece's records */
+	char *buf;              /* the piece's window */
+};
+
+struct par {
+	const struct par_input *pi;
+	int fd;
+	off_t from, size;       /* the bytes to do */
+	size_t npieces;
+	int32_t nparts;
+	size_t cap;             /* batch bytes */
+	pthread_mutex_t mu;
+	pthread_cond_t cv;      /* turn or stop moved, or a failure */
+	size_t next;            /* the next piece to take */
+	size_t turn;            /* pieces appended */
+	size_t stop;            /* the first piece not done here */
+	off_t end;              /* where the last appended piece ended */
+	int64_t recno;
+	int32_t rr;
+	int rc;                 /* the first failed append, or 0 */
+	struct lane lane[2];
+	struct worker_user user;
+};
+
+/* Wall clock in ms. */
+static int64_t wall_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Moves partition p's filling batch to the ready list; 0 or -1. */
+static int close_fill(struct lane *ln, int32_t p)
+{
+	struct fill *f = &ln->fill[p];
+
+	if (ln->nready == ln->rcap) {
+		size_t n = ln->rcap ? ln->rcap * 2 : 16;
+		struct ready *r = realloc(ln->ready, n * sizeof *r);
+		if (!r)
+			return -1;
+		ln->ready = r;
+		ln->rcap = n;
+	}
+	ln->ready[ln->nready++] = (struct ready){ f->b, p, f->first };
+	f->b = NULL;
+	f->count = 0;
+	return 0;
+}
+
+/* Keeps an empty batch for reuse (frees it if there is no room). */
+static void put_free(struct lane *ln, mq_batch *b)
+{
+	if (ln->nfree == ln->fcap) {
+		size_t n = ln->fcap ? ln->fcap * 2 : 16;
+		mq_batch **f = realloc(ln->free, n * sizeof *f);
+		if (!f) {
+			mq_batch_free(b);
+			return;
+		}
+		ln->free = f;
+		ln->fcap = n;
+	}
+	mq_batch_reset(b);
+	ln->free[ln->nfree++] = b;
+}
+
+/* Empties the lane's batches, appended or not. */
+static void drop(struct lane *ln)
+{
+	for (size_t i = 0; i < ln->nready; i++)
+		put_free(ln, ln->ready[i].b);
+	ln->nready = 0;
+	for (int32_t p = 0; p < ln->pa->nparts; p++) {
+		if (ln->fill[p].b)
+			put_free(ln, ln->fill[p].b);
+		ln->fill[p].b = NULL;
+		ln->fill[p].count = 0;
+	}
+}
+
+/* Encodes the record of len bytes at s; 0 if this path cannot take it. */
+static int add_record(struct lane *ln, const char *s, size_t len)
+{
+	struct par *pa = ln->pa;
+	const struct par_input *pi = pa->pi;
+	mq_record r;
+	int32_t p;
+
+	rawrec_split(pi->rf, s, (ssize_t)len, &r);
+	if (pi->partition >= 0) {
+		p = pi->partition;
+	} else if (r.key_len >= 0) {
+		if (ln->mode == ROTATED)
+			return 0;
+		ln->mode = KEYED;
+		p = mq_partition_for_key(r.key, (size_t)r.key_len, pa->nparts);
+	} else {
+		if (ln->mode == KEYED)
+			return 0;
+		ln->mode = ROTATED;
+		p = (int32_t)(ln->keyless++ % pa->nparts);
+	}
+	size_t rb = record_size(&r);
+	if ((int64_t)rb > pi->max_bytes)
+		return 0;
+	size_t add = rb - PR_BATCH_OVERHEAD + PR_RECORD_SLACK;
+	struct fill *f = &ln->fill[p];
+	if (f->count && f->est + add > pa->cap && close_fill(ln, p) < 0)
+		return 0;
+	if (!f->b) {
+		if (ln->nfree)
+			f->b = ln->free[--ln->nfree];
+		else if (mq_batch_new(pa->pi->pr->compression, &f->b) < 0)
+			return 0;
+		f->first = ln->records;
+		f->est = PR_BATCH_OVERHEAD;
+	}
+	r.timestamp = ln->now;
+	if (mq_batch_add(f->b, &r) < 0)
+		return 0;
+	f->est += add;
+	f->count++;
+	ln->records++;
+	return 1;
+}
+
+/* Reads the next bytes of the window at file offset ws into the lane's
+ * buffer, of which *have are read, up to total; -1 if the file ended
+ * early (it shrank) or a read failed: read(2) will see to it. */
+static int read_more(struct lane *ln, off_t ws, size_t *have, size_t total)
+{
+	size_t want = total - *have < PAR_READ ? total - *have : PAR_READ;
+
+	while (want) {
+		ssize_t n = pread(ln->pa->fd, ln->buf + *have, want,
+		    ws + (off_t)*have);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		*have += (size_t)n;
+		want -= (size_t)n;
+	}
+	return 0;
+}
+
+/*
+ * Encodes the records of the piece whose window is file offsets [ws, we)
+ * and which ends at b1, reading the window as it goes (so that the bytes
+ * are still in the cache when encoded).  lead is 1 when ws is the byte
+ * before the piece: its first record starts after the first delimiter
+ * from there.  0 if this path cannot take the piece.
+ */
+static int frame_piece(struct lane *ln, off_t ws, off_t b1, off_t we,
+                       int lead)
+{
+	const char delim = ln->pa->pi->delim;
+	const size_t total = (size_t)(we - ws), lim = (size_t)(b1 - ws);
+	const int eof = we == ln->pa->size;
+	char *buf = ln->buf;
+	size_t have = 0, s = 0, scan = 0;
+	int started = !lead;
+
+	while (!started || s < lim) {
+		const char *d = have > scan ?
+		    memchr(buf + scan, delim, have - scan) : NULL;
+		if (!d) {
+			scan = have;
+			if (have < total) {
+				if (read_more(ln, ws, &have, total) < 0)
+					return 0;
+				continue;
+			}
+			/* The last record of the file needs no delimiter;
+			 * any other record is too long to see whole. */
+			if (!eof)
+				return 0;
+			if (started && s < have &&
+			    !add_record(ln, buf + s, have - s))
+				return 0;
+			s = have;
+			break;
+		}
+		size_t e = (size_t)(d - buf);
+		if (started && !add_record(ln, buf + s, e - s))
+			return 0;
+		started = 1;
+		s = scan = e + 1;
+	}
+	ln->end = ws + (off_t)s;
+	return 1;
+}
+
+/* Encodes piece k into the lane's ready list; 0 if this path cannot take
+ * it. */
+static int encode(struct lane *ln, size_t k)
+{
+	struct par *pa = ln->pa;
+	off_t b0 = pa->from + (off_t)k * PAR_PIECE;
+	off_t b1 = k + 1 == pa->npieces ? pa->size : b0 + PAR_PIECE;
+	off_t we = pa->size - b1 > PAR_LOOK ? b1 + PAR_LOOK : pa->size;
+	int ok;
+
+	ok = frame_piece(ln, k ? b0 - 1 : b0, b1, we, k > 0);
+	for (int32_t p = 0; ok && p < pa->nparts; p++)
+		if (ln->fill[p].count && close_fill(ln, p) < 0)
+			ok = 0;
+	return ok;
+}
+
+/* Appends the lane's ready batches, records numbered after recno and
+ * round-robin partitions moved by rr; the turn is the lane's. */
+static int append_ready(struct lane *ln, int64_t recno, int32_t rr)
+{
+	struct par *pa = ln->pa;
+	struct producer *pr = pa->pi->pr;
+
+	for (size_t i = 0; i < ln->nready; i++) {
+		struct ready *r = &ln->ready[i];
+		int32_t p = ln->mode == ROTATED ? (r->p + rr) % pa->nparts :
+		    r->p;
+		int rc = producer_append(pr, p, r->b, NULL);
+
+		if (rc < 0) {
+			if (!pr->failed_rc)
+				pr->failed_rc = rc;
+			if (rc == MQ_ETOOBIG)
+				pr->failed_recno = recno + r->first + 1;
+			return rc;
+		}
+	}
+	return 0;
+}
+
+/* Takes the next piece, encodes it and appends it in its turn; 0 if no
+ * piece was left to take. */
+static int lane_step(struct lane *ln)
+{
+	struct par *pa = ln->pa;
+	size_t k;
+	int ok, rc;
+
+	pthread_mutex_lock(&pa->mu);
+	if (pa->next >= pa->npieces || pa->next >= pa->stop || pa->rc) {
+		pthread_mutex_unlock(&pa->mu);
+		return 0;
+	}
+	k = pa->next++;
+	/* Under mu: pieces taken later get later timestamps. */
+	ln->now = wall_ms();
+	pthread_mutex_unlock(&pa->mu);
+
+	ln->mode = MIXED;
+	ln->records = ln->keyless = 0;
+	ok = encode(ln, k);
+
+	pthread_mutex_lock(&pa->mu);
+	if (!ok && k < pa->stop) {
+		pa->stop = k;
+		pthread_cond_broadcast(&pa->cv);
+	}
+	while (ok && pa->turn != k && k < pa->stop && !pa->rc)
+		pthread_cond_wait(&pa->cv, &pa->mu);
+	if (ok && k < pa->stop && !pa->rc) {
+		int64_t recno = pa->recno;
+		int32_t rr = pa->rr;
+
+		pthread_mutex_unlock(&pa->mu);
+		rc = append_ready(ln, recno, rr);
+		pthread_mutex_lock(&pa->mu);
+		if (rc < 0) {
+			pa->rc = rc;
+		} else {
+			pa->recno += ln->records;
+			pa->rr = (int32_t)((rr + ln->keyless) % pa->nparts);
+			pa->end = ln->end;
+			pa->turn++;
+		}
+		pthread_cond_broadcast(&pa->cv);
+	}
+	pthread_mutex_unlock(&pa->mu);
+	drop(ln);
+	return 1;
+}
+
+/* The worker's step. */
+static int par_step(void *arg)
+{
+	struct par *pa = arg;
+
+	return lane_step(&pa->lane[1]);
+}
+
+/* par_produce: see parallel.h. */
+int par_produce(const struct par_input *pi, int fd)
+{
+	struct producer *pr = pi->pr;
+	struct par pa;
+	struct stat st;
+	off_t from;
+	int rc, added;
+
+	if (!pi->worker || pr->offsets || pi->partition >= pr->nparts ||
+	    (pi->partition < 0 && pr->nparts > PAR_PARTS) ||
+	    fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) ||
+	    (from = lseek(fd, 0, SEEK_CUR)) < 0 ||
+	    st.st_size - from < PAR_MIN * PAR_PIECE)
+		return 0;
+	/* Earlier records go first; then the topic is free for the lanes. */
+	if ((rc = producer_flush(pr)) < 0)
+		return rc;
+
+	memset(&pa, 0, sizeof pa);
+	pa.pi = pi;
+	pa.fd = fd;
+	pa.from = pa.end = from;
+	pa.size = st.st_size;
+	pa.npieces = (size_t)((pa.size - from) / PAR_PIECE);
+	pa.nparts = pr->nparts;
+	pa.cap = pr->batch_cap;
+	pa.stop = SIZE_MAX;
+	pa.recno = *pi->recno;
+	pa.rr = *pi->next_rr;
+	for (int i = 0; i < 2; i++) {
+		struct lane *ln = &pa.lane[i];
+		ln->pa = &pa;
+		ln->fill = calloc((size_t)pa.nparts, sizeof *ln->fill);
+		ln->buf = mmap(NULL, BUF_BYTES, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (ln->buf == MAP_FAILED)
+			ln->buf = NULL;
+		else /* one call instead of a page fault per page */
+			(void)madvise(ln->buf, BUF_BYTES, MADV_POPULATE_WRITE);
+		if (!ln->fill || !ln->buf)
+			pa.stop = 0;
+	}
+	pthread_mutex_init(&pa.mu, NULL);
+	pthread_cond_init(&pa.cv, NULL);
+
+	pa.user = (struct worker_user){ par_step, &pa };
+	added = worker_add(pi->worker, &pa.user) == 0;
+	if (added)
+		worker_kick(pi->worker);
+	while (lane_step(&pa.lane[0]))
+		;
+	/* Waits for the worker's piece, whose turn comes after ours. */
+	if (added)
+		worker_remove(pi->worker, &pa.user);
+
+	pthread_cond_destroy(&pa.cv);
+	pthread_mutex_destroy(&pa.mu);
+	for (int i = 0; i < 2; i++) {
+		struct lane *ln = &pa.lane[i];
+		for (size_t j = 0; j < ln->nfree; j++)
+			mq_batch_free(ln->free[j]);
+		free(ln->free);
+		free(ln->ready);
+		free(ln->fill);
+		if (ln->buf)
+			munmap(ln->buf, BUF_BYTES);
+	}
+	*pi->recno = pa.recno;
+	*pi->next_rr = pa.rr;
+	if (lseek(fd, pa.end, SEEK_SET) < 0 && !pa.rc) {
+		snprintf(pr->errmsg, sizeof pr->errmsg, "cannot seek in the "
+		    "input: %s", strerror(errno));
+		return MQ_EIO;
+	}
+	return pa.rc;
+}

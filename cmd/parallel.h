@@ -1,0 +1,71 @@
+/*
+ * parallel.h - producing a large regular file on two threads, for
+ * mq-produce.
+ *
+ * The file is cut into pieces of PAR_PIECE bytes; a record belongs to the
+ * piece that holds its first byte.  The caller's thread and the worker
+ * thread each take the next piece, read it, cut it into records and encode
+ * them into batches of their own, and append those batches once every
+ * earlier piece is appended: within a partition the records keep the
+ * order of the file, as on the one-record-at-a-time path.  Each thread
+ * reads only its piece and writes only its batches, so the bytes stay in
+ * one CPU's cache from read(2) to write(2).  The pieces are small for the
+ * same reason, which makes the batches smaller than --batch-bytes: about
+ * PAR_PIECE divided by the partitions the piece's records go to.
+ *
+ * Only the common case runs here: records ending in a one-byte delimiter,
+ * no --print-offsets, at most PAR_PARTS partitions (or all records to one,
+ * -p), and in each piece either every record with a key or every record
+ * without one (spread round-robin).  Anything else stops this path at the
+ * start of the piece where it shows: a piece mixing keyed and keyless
+ * records, a record too big for the topic or longer than PAR_LOOK, a file
+ * that ends early (it shrank) or cannot be read.  The ordinary framing
+ * goes on from there, so the records, their numbers in messages and the
+ * errors are the same as without this path.
+ */
+#ifndef MQ_PARALLEL_H
+#define MQ_PARALLEL_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "producer.h"
+#include "rawrec.h"
+
+struct worker;
+
+/* Bytes per piece, and how far past its end a piece's last record may
+ * run.  Less than PAR_MIN pieces are not worth the threads. */
+#define PAR_PIECE ((off_t)1 << 20)
+#define PAR_LOOK ((off_t)1 << 20)
+#define PAR_MIN 4
+/* Bytes per read(2), small enough to stay in the cache until encoded. */
+#define PAR_READ ((size_t)256 << 10)
+/* Partitions above which batches of a piece would be too small. */
+#define PAR_PARTS 8
+
+struct par_input {
+	struct producer *pr;    /* batches are appended through it */
+	const struct rawfmt *rf;
+	char delim;             /* the record delimiter */
+	int32_t partition;      /* -p, or -1: by key or round-robin */
+	int64_t max_bytes;      /* max.message.bytes of the topic */
+	int64_t *recno;         /* records so far, advanced */
+	int32_t *next_rr;       /* round-robin partition, advanced */
+	struct worker *worker;  /* the second thread, or NULL: nothing to do */
+};
+
+/*
+ * par_produce appends the records of file fd from its offset on, as far
+ * as the parallel path goes, and leaves the offset after the last record
+ * it appended (where the ordinary framing must go on).  First it flushes
+ * the producer.  It does nothing and returns 0 when fd is not a regular
+ * file of at least PAR_MIN pieces past its offset, when there is no
+ * worker, with offsets to print, or with more than PAR_PARTS partitions
+ * and no -p.  Returns 0, or the MQ_E* code of a failed
+ * append or flush with pr->errmsg (and pr->failed_recno for MQ_ETOOBIG)
+ * set as producer_flush sets them.
+ */
+int par_produce(const struct par_input *pi, int fd);
+
+#endif

@@ -1,0 +1,191 @@
+#!/usr/bin/env bats
+# mq-produce on a large regular file: two threads encode it in pieces
+# (cmd/parallel.c).  A pipe always takes the one-record-at-a-time path, so
+# each test checks the file against the same bytes through a pipe, or
+# against what the one-thread path is known to do.
+
+bats_require_minimum_version 1.5.0
+load helper
+
+# lines FILE N [KEYED]: N lines "kM:N-xxx" (keyed) or "N-xxx", 20 to 120
+# bytes, about 70 bytes each: 100000 lines are some 7 MiB, several pieces.
+lines() {
+	awk -v n="$2" -v keyed="${3:-}" 'BEGIN {
+		x = "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx";
+		for (i = 1; i <= n; i++) {
+			v = i "-" substr(x, 1, 10 + (i * 7919) % 100);
+			print (keyed ? "k" (i * 31) % 1009 ":" : "") v;
+		}
+	}' >"$1"
+}
+
+# same_partitions T U N: topics T and U hold the same keys and values in
+# each of their N partitions.
+same_partitions() {
+	local p
+	for p in $(seq 0 $(($3 - 1))); do
+		mq-consume -p "$p" -F '%k:%s\n' "$1" >"$BATS_TEST_TMPDIR/$1.$p"
+		mq-consume -p "$p" -F '%k:%s\n' "$2" >"$BATS_TEST_TMPDIR/$2.$p"
+		cmp "$BATS_TEST_TMPDIR/$1.$p" "$BATS_TEST_TMPDIR/$2.$p"
+	done
+}
+
+@test "produce from a large file: keyed records land as from a pipe, in order" {
+	local d=$BATS_TEST_TMPDIR
+	lines "$d/in" 100000 keyed
+	mq-create -p 4 file
+	mq-create -p 4 pipe
+	mq-produce -K: file "$d/in"
+	cat "$d/in" | mq-produce -K: pipe
+	same_partitions file pipe 4
+	# The file went in pieces: a batch per piece and partition, where the
+	# one-thread path (--print-offsets keeps to it) fills 1 MiB batches.
+	mq-create -p 4 one
+	mq-produce -K: --print-offsets one "$d/in" >/dev/null
+	same_partitions file one 4
+	[ "$(mq-inspect --dump "$MQ_DIR/file-0" | grep -c ^baseOffset)" -ge 6 ]
+	[ "$(mq-inspect --dump "$MQ_DIR/one-0" | grep -c ^baseOffset)" -le 3 ]
+	run -0 mq-consume -F '%o\n' -o -1 -p 0 -p 1 -p 2 -p 3 file
+	[ "$(echo "$output" | awk '{ n += $1 + 1 } END { print n }')" = 100000 ]
+	# Timestamps never go back within a partition.
+	for p in 0 1 2 3; do
+		mq-consume -p "$p" -F '%T\n' file | sort -n -c
+	done
+	mq-inspect --verify file
+}
+
+@test "produce from a large file: keyless records go round-robin, across files" {
+	local d=$BATS_TEST_TMPDIR
+	lines "$d/in" 100000
+	mq-create -p 3 t
+	# The counter goes on from the file into standard input.
+	seq 100001 100005 | sed 's/$/-tail/' | mq-produce t "$d/in" -
+	local starts=""
+	for p in 0 1 2; do
+		mq-consume -p "$p" -F '%s\n' t | cut -d- -f1 >"$d/p$p"
+		# Every third record of the input, in order.
+		awk 'NR > 1 && $1 != prev + 3 { print "gap at " NR ": " prev " " $1; bad = 1 }
+		     { prev = $1 } END { exit bad }' "$d/p$p"
+		starts="$starts$(head -n1 "$d/p$p") "
+	done
+	[ "$(cat "$d/p0" "$d/p1" "$d/p2" | wc -l)" -eq 100005 ]
+	[ "$(echo $starts | tr ' ' '\n' | sort -n | tr '\n' ' ')" = "1 2 3 " ]
+}
+
+@test "produce -p and -k from a large file: one partition, in file order" {
+	local d=$BATS_TEST_TMPDIR
+	lines "$d/in" 100000
+	mq-create -p 3 t
+	mq-produce -p 2 --sync=batch t "$d/in"
+	run -0 mq-consume -F '%p\n' -o -1 t
+	[ "$output" = 2 ]
+	mq-consume -p 2 t | cmp - "$d/in"
+	mq-create -p 3 u
+	mq-produce -k same u <"$d/in"
+	mq-consume -F '%k:%s\n' u | sed 's/^same://' | cmp - "$d/in"
+}
+
+@test "produce from a large file: a keyless record among keyed ones changes nothing" {
+	local d=$BATS_TEST_TMPDIR
+	lines "$d/in" 100000 keyed
+	# Line 60000, some 4 MiB in, has no key: its piece and the rest go the
+	# one-record-at-a-time way.
+	sed -i '60000s/^k[0-9]*://' "$d/in"
+	mq-create -p 4 file
+	mq-create -p 4 pipe
+	mq-produce -K: file <"$d/in"
+	cat "$d/in" | mq-produce -K: pipe
+	# Where the keyless record goes depends on a random start; drop it.
+	for t in file pipe; do
+		mq-consume -F '%p %k:%s\n' "$t" | grep -v '^[0-9] :60000-' |
+			sort -s -k1,1n >"$d/$t.all"
+	done
+	cmp "$d/file.all" "$d/pipe.all"
+	run -0 mq-consume -F '%k|%s\n' file
+	[ "$(echo "$output" | grep -c '^|60000-')" -eq 1 ]
+	[ "${#lines[@]}" -eq 100000 ]
+}
+
+@test "produce from a large file: a record over max.message.bytes stops with its number" {
+	local d=$BATS_TEST_TMPDIR
+	lines "$d/in" 100000 keyed
+	sed -i "70000s/\$/$(head -c 3000 /dev/zero | tr '\0' y)/" "$d/in"
+	mq-create -p 2 -c max.message.bytes=2000 file
+	mq-create -p 2 -c max.message.bytes=2000 pipe
+	run --separate-stderr mq-produce -K: file <"$d/in"
+	[ "$status" -eq 1 ]
+	[[ "$stderr" = "mq-produce: record 70000: "*" bytes exceeds max.message.bytes (2000) of topic 'file'" ]]
+	want=${stderr/\'file\'/\'pipe\'}
+	run --separate-stderr mq-produce -K: pipe < <(cat "$d/in")
+	[ "$status" -eq 1 ]
+	[ "$stderr" = "$want" ]
+	# Everything before it is stored, nothing after it.
+	same_partitions file pipe 2
+	run -0 mq-consume -F '%s\n' file
+	[ "${#lines[@]}" -eq 69999 ]
+}
+
+@test "produce --skip-invalid from a large file: the bad record is skipped, the rest stored in order" {
+	local d=$BATS_TEST_TMPDIR
+	lines "$d/in" 100000 keyed
+	sed -i "30000s/\$/$(head -c 3000 /dev/zero | tr '\0' y)/" "$d/in"
+	mq-create -p 2 -c max.message.bytes=2000 file
+	mq-create -p 2 -c max.message.bytes=2000 pipe
+	run --separate-stderr mq-produce --skip-invalid -K: file "$d/in"
+	[ "$status" -eq 0 ]
+	[[ "$stderr" = "mq-produce: $d/in: record 30000: "*" bytes exceeds"* ]]
+	cat "$d/in" | mq-produce --skip-invalid -K: pipe 2>/dev/null
+	same_partitions file pipe 2
+}
+
+@test "produce from a large file: numbers go on into the next file" {
+	local d=$BATS_TEST_TMPDIR
+	lines "$d/in" 100000 keyed
+	{ echo a:1; head -c 3000 /dev/zero | tr '\0' y; echo; } >"$d/bad"
+	mq-create -p 2 -c max.message.bytes=2000 t
+	run --separate-stderr mq-produce -K: t "$d/in" "$d/bad"
+	[ "$status" -eq 1 ]
+	[ "$stderr" = "mq-produce: $d/bad: record 100002: 3070 bytes exceeds max.message.bytes (2000) of topic 't'" ]
+}
+
+@test "produce from a large file: starts at the file offset and leaves it at the end" {
+	local d=$BATS_TEST_TMPDIR
+	lines "$d/in" 100000
+	mq-create t
+	# bash's read leaves the offset just after the first line.
+	{ read -r first; mq-produce t; cat; } <"$d/in" >"$d/rest"
+	[ ! -s "$d/rest" ]
+	mq-consume t | cmp - <(tail -n +2 "$d/in")
+}
+
+@test "produce from a large file: the last record needs no delimiter" {
+	local d=$BATS_TEST_TMPDIR
+	lines "$d/in" 100000 keyed
+	printf 'k1:last' >>"$d/in"
+	mq-create -p 2 t
+	mq-produce -K: t "$d/in"
+	run -0 mq-consume -F '%k:%s\n' t
+	[ "${#lines[@]}" -eq 100001 ]
+	[ "$(mq-consume -F '%k:%s\n' -p 0 -p 1 -o -1 t | grep -c '^k1:last$')" -eq 1 ]
+}
+
+@test "produce from a large file: -0, -D and gzip as from a pipe" {
+	local d=$BATS_TEST_TMPDIR
+	lines "$d/in" 100000 keyed
+	tr '\n' '\0' <"$d/in" >"$d/in0"
+	tr '\n' ',' <"$d/in" >"$d/inc"
+	mq-create -p 3 a
+	mq-create -p 3 b
+	mq-produce -0 -K: a "$d/in0"
+	cat "$d/in0" | mq-produce -0 -K: b
+	same_partitions a b 3
+	mq-create -p 3 c
+	mq-produce -D, -K: c "$d/inc"
+	same_partitions a c 3
+	mq-create -p 3 g
+	mq-produce --compression gzip -K: g "$d/in"
+	same_partitions a g 3
+	run -0 mq-inspect --dump "$MQ_DIR/g-0"
+	[[ "$output" = *"compression: gzip"* ]]
+	mq-inspect --verify a b c g
+}
