@@ -28,17 +28,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "parallel.h"
+#include "tool.h"
 #include "worker.h"
-
-#ifndef MADV_POPULATE_WRITE
-#define MADV_POPULATE_WRITE 23 /* Linux 5.14 */
-#endif
 
 /* A lane's buffer: a piece, the look-ahead and the byte before. */
 #define BUF_BYTES ((size_t)(PAR_PIECE + PAR_LOOK + 1))
@@ -96,15 +91,6 @@ struct par {
 	struct lane lane[2];
 	struct worker_user user;
 };
-
-/* Wall clock in ms. */
-static int64_t wall_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* Moves partition p's filling batch to the ready list; 0 or -1. */
 static int close_fill(struct lane *ln, int32_t p)
@@ -403,12 +389,7 @@ int par_produce(const struct par_input *pi, int fd)
 		struct lane *ln = &pa.lane[i];
 		ln->pa = &pa;
 		ln->fill = calloc((size_t)pa.nparts, sizeof *ln->fill);
-		ln->buf = mmap(NULL, BUF_BYTES, PROT_READ | PROT_WRITE,
-		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-		if (ln->buf == MAP_FAILED)
-			ln->buf = NULL;
-		else /* one call instead of a page fault per page */
-			(void)madvise(ln->buf, BUF_BYTES, MADV_POPULATE_WRITE);
+		ln->buf = map_buffer(BUF_BYTES);
 		if (!ln->fill || !ln->buf)
 			pa.stop = 0;
 	}
@@ -434,8 +415,7 @@ int par_produce(const struct par_input *pi, int fd)
 		free(ln->free);
 		free(ln->ready);
 		free(ln->fill);
-		if (ln->buf)
-			munmap(ln->buf, BUF_BYTES);
+		unmap_buffer(ln->buf, BUF_BYTES);
 	}
 	*pi->recno = pa.recno;
 	*pi->next_rr = pa.rr;

@@ -57,13 +57,19 @@ int64_t mono_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* producer_tick reads the wall clock into pr->now.  It cannot fail. */
-void producer_tick(struct producer *pr)
+/* wall_ms returns the wall clock in ms.  It cannot fail. */
+int64_t wall_ms(void)
 {
 	struct timespec ts;
 
 	clock_gettime(CLOCK_REALTIME, &ts);
-	pr->now = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* producer_tick reads the wall clock into pr->now.  It cannot fail. */
+void producer_tick(struct producer *pr)
+{
+	pr->now = wall_ms();
 }
 
 /* Grows *buf (capacity *cap) to hold need elements; 0 or -1. */

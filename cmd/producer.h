@@ -165,4 +165,7 @@ void producer_close(struct producer *pr);
 /* mono_ms returns CLOCK_MONOTONIC in milliseconds. */
 int64_t mono_ms(void);
 
+/* wall_ms returns CLOCK_REALTIME in milliseconds: record timestamps. */
+int64_t wall_ms(void);
+
 #endif

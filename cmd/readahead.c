@@ -10,14 +10,10 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
-#include <sys/mman.h>
 #include <unistd.h>
 
 #include "readahead.h"
-
-#ifndef MADV_POPULATE_WRITE
-#define MADV_POPULATE_WRITE 23 /* Linux 5.14 */
-#endif
+#include "tool.h"
 
 #define NBUF 4
 #define SLOT (READAHEAD_ROOM + READAHEAD_PIECE)
@@ -79,14 +75,10 @@ struct readahead *readahead_start(int fd, struct worker *wk)
 		return NULL;
 	ra->fd = fd;
 	ra->wk = wk;
-	ra->mem = mmap(NULL, NBUF * SLOT, PROT_READ | PROT_WRITE,
-	    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (ra->mem == MAP_FAILED) {
+	if (!(ra->mem = map_buffer(NBUF * SLOT))) {
 		free(ra);
 		return NULL;
 	}
-	/* One call instead of a page fault per page (advisory). */
-	(void)madvise(ra->mem, NBUF * SLOT, MADV_POPULATE_WRITE);
 	pthread_mutex_init(&ra->mu, NULL);
 	pthread_cond_init(&ra->cv, NULL);
 	ra->user = (struct worker_user){ read_step, ra };
@@ -127,6 +119,6 @@ void readahead_stop(struct readahead *ra)
 	worker_remove(ra->wk, &ra->user);
 	pthread_cond_destroy(&ra->cv);
 	pthread_mutex_destroy(&ra->mu);
-	munmap(ra->mem, NBUF * SLOT);
+	unmap_buffer(ra->mem, NBUF * SLOT);
 	free(ra);
 }

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "tool.h"
 
@@ -144,4 +145,27 @@ void bad_option(void)
 {
 	fprintf(stderr, "Try '%s --help' for more information.\n", progname);
 	exit(EXIT_USAGE);
+}
+
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23 /* Linux 5.14 */
+#endif
+
+/* map_buffer maps len populated bytes, or returns NULL. */
+void *map_buffer(size_t len)
+{
+	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE,
+	    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (p == MAP_FAILED)
+		return NULL;
+	(void)madvise(p, len, MADV_POPULATE_WRITE); /* advisory */
+	return p;
+}
+
+/* unmap_buffer unmaps what map_buffer mapped. */
+void unmap_buffer(void *p, size_t len)
+{
+	if (p)
+		munmap(p, len);
 }

@@ -80,4 +80,13 @@ int parse_i64(const char *s, int64_t *out);
 /* open_env opens the data directory or dies with a clear message. */
 mq_env *open_env(const char *dir, int flags);
 
+/*
+ * map_buffer returns len bytes of fresh anonymous memory with every page
+ * already faulted in (one madvise instead of a page fault per page, which
+ * is dear on some virtual machines), or NULL.  unmap_buffer frees it (NULL
+ * is a no-op).
+ */
+void *map_buffer(size_t len);
+void unmap_buffer(void *p, size_t len);
+
 #endif
