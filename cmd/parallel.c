@@ -269,6 +269,10 @@ static int encode(struct lane *ln, size_t k)
 	for (int32_t p = 0; ok && p < pa->nparts; p++)
 		if (ln->fill[p].count && close_fill(ln, p) < 0)
 			ok = 0;
+	/* Compressed here, by both lanes at once, not in the turn. */
+	for (size_t i = 0; ok && i < ln->nready; i++)
+		if (mq_batch_compress(ln->ready[i].b) < 0)
+			ok = 0;
 	return ok;
 }
 

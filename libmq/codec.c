@@ -36,6 +36,7 @@ int mq_batch_new(int compression, mq_batch **out)
 		return mq_fail(MQ_ENOMEM, "cannot allocate a batch");
 	b->compression = compression;
 	b->base_timestamp = b->max_timestamp = -1;
+	b->packed = -1;
 	*out = b;
 	return MQ_OK;
 }
@@ -49,6 +50,7 @@ int mq_batch_set_compression(mq_batch *b, int compression)
 		               compression);
 	b->compression = compression;
 	b->out.len = 0;
+	b->packed = -1;
 	b->enc = NULL;
 	b->enc_len = 0;
 	return MQ_OK;
@@ -74,6 +76,7 @@ void mq_batch_reset(mq_batch *b)
 	b->enc = NULL;
 	b->enc_len = 0;
 	b->count = 0;
+	b->packed = -1;
 	b->base_timestamp = b->max_timestamp = -1;
 }
 
@@ -327,6 +330,24 @@ static int gzip_records(mq_batch *b)
 	return MQ_OK;
 }
 
+int mq_batch_compress(mq_batch *b)
+{
+	int rc;
+
+	if (b->compression == MQ_COMPRESSION_NONE || b->count == 0 ||
+	    b->packed == b->count)
+		return MQ_OK;
+	b->packed = -1;
+	b->out.len = 0;
+	if ((rc = mq_buf_reserve(&b->out, MQ_BATCH_HEADER)) < 0)
+		return rc;
+	b->out.len = MQ_BATCH_HEADER;
+	if ((rc = gzip_records(b)) < 0)
+		return rc;
+	b->packed = b->count;
+	return MQ_OK;
+}
+
 int mq_batch_encode(mq_batch *b, int ts_type, int64_t append_time)
 {
 	if (b->count == 0)
@@ -337,11 +358,7 @@ int mq_batch_encode(mq_batch *b, int ts_type, int64_t append_time)
 
 	int rc;
 	if (b->compression == MQ_COMPRESSION_GZIP) {
-		b->out.len = 0;
-		if ((rc = mq_buf_reserve(&b->out, MQ_BATCH_HEADER)) < 0)
-			return rc;
-		b->out.len = MQ_BATCH_HEADER;
-		if ((rc = gzip_records(b)) < 0)
+		if ((rc = mq_batch_compress(b)) < 0)
 			return rc;
 		if (b->out.len - MQ_BATCH_HEADER > RECORDS_MAX)
 			return mq_fail(MQ_ETOOBIG, "compressed batch is too "

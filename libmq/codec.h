@@ -78,6 +78,8 @@ struct mq_batch {
 	int32_t count;
 	int64_t base_timestamp, max_timestamp;
 	void *zs;            /* z_stream kept for gzip, NULL until first use */
+	int32_t packed;      /* out holds the first `packed` records gzipped
+	                        (mq_batch_compress), or -1 */
 };
 
 /*

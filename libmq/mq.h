@@ -295,6 +295,18 @@ size_t mq_batch_bytes(const mq_batch *b);
  */
 size_t mq_record_bytes(const mq_record *r);
 
+/*
+ * mq_batch_compress compresses the records added so far, per the batch's
+ * compression, so that mq_append only has to checksum and write them: a
+ * producer with several threads compresses before it takes its turn to
+ * append, not during it.  Adding a record, mq_batch_reset and
+ * mq_batch_set_compression discard the result (mq_append then compresses
+ * as usual).  A no-op for an uncompressed or empty batch.  Returns MQ_OK,
+ * MQ_ENOMEM, or MQ_ECODEC if the compressor fails; the records are kept
+ * either way.
+ */
+int mq_batch_compress(mq_batch *b);
+
 /* mq_batch_reset empties the batch and keeps its buffers. */
 void mq_batch_reset(mq_batch *b);
 

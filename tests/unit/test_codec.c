@@ -194,6 +194,63 @@ test_round_trip_gzip(void **state)
 	round_trip(MQ_COMPRESSION_GZIP, MQ_TS_CREATE);
 }
 
+/* Copies the encoded batch, base offset zeroed; the caller frees it. */
+static uint8_t *
+encoded_copy(const mq_batch *b)
+{
+	uint8_t *copy = malloc(b->enc_len);
+
+	assert_non_null(copy);
+	memcpy(copy, b->enc, b->enc_len);
+	mq_batch_set_base_offset(copy, 0);
+	return copy;
+}
+
+static void
+test_compress_ahead(void **state)
+{
+	mq_batch_info info;
+	mq_batch *b = encode(sample, 3, MQ_COMPRESSION_GZIP, MQ_TS_CREATE, 0,
+	                     &info);
+	uint8_t *want = encoded_copy(b);
+	size_t len = b->enc_len;
+
+	/* Compressed ahead, the batch encodes to the same bytes. */
+	mq_batch_reset(b);
+	for (size_t i = 0; i < 3; i++)
+		assert_int_equal(mq_batch_add(b, &sample[i]), 0);
+	assert_int_equal(mq_batch_compress(b), 0);
+	assert_int_equal(mq_batch_compress(b), 0); /* nothing new: no-op */
+	assert_int_equal(mq_batch_encode(b, MQ_TS_CREATE, 0), 0);
+	assert_int_equal(b->enc_len, len);
+	assert_memory_equal(b->enc, want, len);
+
+	/* A record added afterwards is compressed with the others. */
+	assert_int_equal(mq_batch_add(b, &sample[3]), 0);
+	assert_int_equal(mq_batch_encode(b, MQ_TS_CREATE, 0), 0);
+	decode_check(b->enc, b->enc_len, sample, 4, 0);
+
+	/* Uncompressed after all: the records, not the compressed bytes. */
+	assert_int_equal(mq_batch_compress(b), 0);
+	assert_int_equal(mq_batch_set_compression(b, MQ_COMPRESSION_NONE), 0);
+	assert_int_equal(mq_batch_compress(b), 0);
+	assert_int_equal(mq_batch_encode(b, MQ_TS_CREATE, 0), 0);
+	assert_int_equal(b->enc_len, mq_batch_bytes(b));
+	decode_check(b->enc, b->enc_len, sample, 4, 0);
+
+	/* An empty batch has nothing to compress; a reset drops the
+	 * compressed bytes. */
+	assert_int_equal(mq_batch_set_compression(b, MQ_COMPRESSION_GZIP), 0);
+	assert_int_equal(mq_batch_compress(b), 0);
+	mq_batch_reset(b);
+	assert_int_equal(mq_batch_compress(b), 0);
+	assert_int_equal(mq_batch_add(b, &sample[1]), 0);
+	assert_int_equal(mq_batch_encode(b, MQ_TS_CREATE, 0), 0);
+	decode_check(b->enc, b->enc_len, &sample[1], 1, 0);
+	free(want);
+	mq_batch_free(b);
+}
+
 static void
 test_round_trip_log_append(void **state)
 {
@@ -782,6 +839,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_round_trip_plain),
 		cmocka_unit_test(test_round_trip_gzip),
+		cmocka_unit_test(test_compress_ahead),
 		cmocka_unit_test(test_round_trip_log_append),
 		cmocka_unit_test(test_many_records),
 		cmocka_unit_test(test_timestamp_now),
