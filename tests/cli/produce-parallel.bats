@@ -30,6 +30,17 @@ same_partitions() {
 	done
 }
 
+# too_big_at N: $BATS_TEST_TMPDIR/in, keyed, with line N 3000 bytes longer,
+# and topics "file" and "pipe" of 2 partitions taking records up to 2000
+# bytes.
+too_big_at() {
+	lines "$BATS_TEST_TMPDIR/in" 100000 keyed
+	sed -i "$1s/\$/$(head -c 3000 /dev/zero | tr '\0' y)/" \
+		"$BATS_TEST_TMPDIR/in"
+	mq-create -p 2 -c max.message.bytes=2000 file
+	mq-create -p 2 -c max.message.bytes=2000 pipe
+}
+
 @test "produce from a large file: keyed records land as from a pipe, in order" {
 	local d=$BATS_TEST_TMPDIR
 	lines "$d/in" 100000 keyed
@@ -108,10 +119,7 @@ same_partitions() {
 
 @test "produce from a large file: a record over max.message.bytes stops with its number" {
 	local d=$BATS_TEST_TMPDIR
-	lines "$d/in" 100000 keyed
-	sed -i "70000s/\$/$(head -c 3000 /dev/zero | tr '\0' y)/" "$d/in"
-	mq-create -p 2 -c max.message.bytes=2000 file
-	mq-create -p 2 -c max.message.bytes=2000 pipe
+	too_big_at 70000
 	run --separate-stderr mq-produce -K: file <"$d/in"
 	[ "$status" -eq 1 ]
 	[[ "$stderr" = "mq-produce: record 70000: "*" bytes exceeds max.message.bytes (2000) of topic 'file'" ]]
@@ -127,10 +135,7 @@ same_partitions() {
 
 @test "produce --skip-invalid from a large file: the bad record is skipped, the rest stored in order" {
 	local d=$BATS_TEST_TMPDIR
-	lines "$d/in" 100000 keyed
-	sed -i "30000s/\$/$(head -c 3000 /dev/zero | tr '\0' y)/" "$d/in"
-	mq-create -p 2 -c max.message.bytes=2000 file
-	mq-create -p 2 -c max.message.bytes=2000 pipe
+	too_big_at 30000
 	run --separate-stderr mq-produce --skip-invalid -K: file "$d/in"
 	[ "$status" -eq 0 ]
 	[[ "$stderr" = "mq-produce: $d/in: record 30000: "*" bytes exceeds"* ]]
