@@ -6,10 +6,11 @@
  * with up to PAR_LOOK bytes after it (the rest of its last record) and
  * the byte before it (to see whether the previous record ended just
  * there), encodes its records into batches of its own, and waits for its
- * turn: turn counts the pieces appended, in order.  Then it appends its batches through the producer
- * and passes the turn on.  A lane that cannot do its piece lowers stop to
- * it: pieces from stop on are dropped, and the ordinary framing starts
- * where the last appended piece ended (end).
+ * turn: turn counts the pieces appended, in order.  Then it appends its
+ * batches through the producer and passes the turn on.  A lane that
+ * cannot do its piece lowers stop to it: pieces from stop on are dropped,
+ * and the ordinary framing starts where the last appended piece ended
+ * (end).
  *
  * Round-robin records are encoded as if the partition counter started at
  * 0, and their batches moved over by the real counter when appended: only
@@ -213,14 +214,15 @@ static int read_more(struct lane *ln, off_t ws, size_t *have, size_t total)
  * and which ends at b1, reading the window as it goes (so that the bytes
  * are still in the cache when encoded).  lead is 1 when ws is the byte
  * before the piece: its first record starts after the first delimiter
- * from there.  0 if this path cannot take the piece.
+ * from there.  A piece whose last record has no delimiter is not taken:
+ * the end of the file may have moved.  0 if this path cannot take the
+ * piece.
  */
 static int frame_piece(struct lane *ln, off_t ws, off_t b1, off_t we,
                        int lead)
 {
 	const char delim = ln->pa->pi->delim;
 	const size_t total = (size_t)(we - ws), lim = (size_t)(b1 - ws);
-	const int eof = we == ln->pa->size;
 	char *buf = ln->buf;
 	size_t have = 0, s = 0, scan = 0;
 	int started = !lead;
@@ -235,15 +237,10 @@ static int frame_piece(struct lane *ln, off_t ws, off_t b1, off_t we,
 					return 0;
 				continue;
 			}
-			/* The last record of the file needs no delimiter;
-			 * any other record is too long to see whole. */
-			if (!eof)
-				return 0;
-			if (started && s < have &&
-			    !add_record(ln, buf + s, have - s))
-				return 0;
-			s = have;
-			break;
+			/* A record too long to see whole, or the last of a
+			 * file without a delimiter: read(2) decides where it
+			 * ends, in case the file grew since fstat. */
+			return 0;
 		}
 		size_t e = (size_t)(d - buf);
 		if (started && !add_record(ln, buf + s, e - s))
@@ -370,6 +367,7 @@ int par_produce(const struct par_input *pi, int fd)
 
 	if (!pi->worker || pr->offsets || pi->partition >= pr->nparts ||
 	    (pi->partition < 0 && pr->nparts > PAR_PARTS) ||
+	    pr->batch_cap < PAR_MIN_BATCH ||
 	    fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) ||
 	    (from = lseek(fd, 0, SEEK_CUR)) < 0 ||
 	    st.st_size - from < PAR_MIN * PAR_PIECE)

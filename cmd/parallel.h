@@ -14,14 +14,16 @@
  * PAR_PIECE divided by the partitions the piece's records go to.
  *
  * Only the common case runs here: records ending in a one-byte delimiter,
- * no --print-offsets, at most PAR_PARTS partitions (or all records to one,
- * -p), and in each piece either every record with a key or every record
- * without one (spread round-robin).  Anything else stops this path at the
- * start of the piece where it shows: a piece mixing keyed and keyless
- * records, a record too big for the topic or longer than PAR_LOOK, a file
- * that ends early (it shrank) or cannot be read.  The ordinary framing
- * goes on from there, so the records, their numbers in messages and the
- * errors are the same as without this path.
+ * no --print-offsets, at most PAR_PARTS partitions (or all records to
+ * one, -p), batches of at least PAR_MIN_BATCH bytes, and in each piece
+ * either every record with a key or every record without one (spread
+ * round-robin).  Anything else stops this path at the start of the piece
+ * where it shows: a piece mixing keyed and keyless records, a record too
+ * big for the topic or longer than PAR_LOOK, the last record of the file
+ * without a delimiter (the file may have grown since), a file that ends
+ * early (it shrank) or cannot be read.  The ordinary framing goes on from
+ * there, so the records, their numbers in messages and the errors are the
+ * same as without this path.
  */
 #ifndef MQ_PARALLEL_H
 #define MQ_PARALLEL_H
@@ -43,6 +45,9 @@ struct worker;
 #define PAR_READ ((size_t)256 << 10)
 /* Partitions above which batches of a piece would be too small. */
 #define PAR_PARTS 8
+/* Smaller --batch-bytes would make too many batches per piece, each held
+ * (with its compressor) until the piece's turn. */
+#define PAR_MIN_BATCH ((size_t)64 << 10)
 
 struct par_input {
 	struct producer *pr;    /* batches are appended through it */
@@ -61,10 +66,10 @@ struct par_input {
  * it appended (where the ordinary framing must go on).  First it flushes
  * the producer.  It does nothing and returns 0 when fd is not a regular
  * file of at least PAR_MIN pieces past its offset, when there is no
- * worker, with offsets to print, or with more than PAR_PARTS partitions
- * and no -p.  Returns 0, or the MQ_E* code of a failed
- * append or flush with pr->errmsg (and pr->failed_recno for MQ_ETOOBIG)
- * set as producer_flush sets them.
+ * worker, with offsets to print, with more than PAR_PARTS partitions and
+ * no -p, or with batches under PAR_MIN_BATCH bytes.  Returns 0, or the
+ * MQ_E* code of a failed append or flush with pr->errmsg (and
+ * pr->failed_recno for MQ_ETOOBIG) set as producer_flush sets them.
  */
 int par_produce(const struct par_input *pi, int fd);
 
