@@ -15,8 +15,10 @@
  * Round-robin records are encoded as if the partition counter started at
  * 0, and their batches moved over by the real counter when appended: only
  * then is it known, as it depends on the keyless records before the
- * piece.  A piece is all keyed or all keyless, so moving whole batches
- * keeps the order within each partition.
+ * piece.  Where a piece goes from keyed records to keyless ones or back,
+ * every batch filling is closed first, so that moving whole batches keeps
+ * the order within each partition; a piece that switches more than
+ * MAX_SWITCHES times is left to the ordinary framing.
  *
  * A lane reads with pread(2), PAR_READ bytes at a time, into a buffer of
  * its own, and encodes as it goes.  A file that ends before it
@@ -39,7 +41,11 @@
 /* A lane's buffer: a piece, the look-ahead and the byte before. */
 #define BUF_BYTES ((size_t)(PAR_PIECE + PAR_LOOK + 1))
 
-enum { MIXED, KEYED, ROTATED };
+enum { NONE, KEYED, ROTATED };
+
+/* Switches between keyed and keyless records in a piece, at most (each
+ * cuts every batch filling). */
+#define MAX_SWITCHES 64
 
 /* The batch a lane is filling for a partition. */
 struct fill {
@@ -53,6 +59,7 @@ struct fill {
 struct ready {
 	mq_batch *b;
 	int32_t p;              /* partition (before the round-robin move) */
+	int rotated;            /* round-robin records: move p */
 	int64_t first;
 };
 
@@ -65,7 +72,9 @@ struct lane {
 	size_t nready, rcap;
 	mq_batch **free;        /* empty batches for reuse */
 	size_t nfree, fcap;
-	int mode;               /* MIXED (none yet), KEYED or ROTATED */
+	int mode;               /* of the batches filling: NONE, KEYED or
+	                           ROTATED */
+	int switches;           /* mode changes in the piece */
 	int64_t records;        /* records of the piece */
 	int64_t keyless;        /* round-robin records of the piece */
 	off_t end;              /* where the piece's last record ends */
@@ -106,7 +115,8 @@ static int close_fill(struct lane *ln, int32_t p)
 		ln->ready = r;
 		ln->rcap = n;
 	}
-	ln->ready[ln->nready++] = (struct ready){ f->b, p, f->first };
+	ln->ready[ln->nready++] = (struct ready){ f->b, p,
+	    ln->mode == ROTATED, f->first };
 	f->b = NULL;
 	f->count = 0;
 	return 0;
@@ -143,6 +153,19 @@ static void drop(struct lane *ln)
 	}
 }
 
+/* Closes every batch filling and has the next ones filled in mode; -1
+ * past MAX_SWITCHES (or out of memory). */
+static int switch_mode(struct lane *ln, int mode)
+{
+	if (ln->mode != NONE && ++ln->switches > MAX_SWITCHES)
+		return -1;
+	for (int32_t p = 0; p < ln->pa->nparts; p++)
+		if (ln->fill[p].count && close_fill(ln, p) < 0)
+			return -1;
+	ln->mode = mode;
+	return 0;
+}
+
 /* Encodes the record of len bytes at s; 0 if this path cannot take it. */
 static int add_record(struct lane *ln, const char *s, size_t len)
 {
@@ -155,14 +178,12 @@ static int add_record(struct lane *ln, const char *s, size_t len)
 	if (pi->partition >= 0) {
 		p = pi->partition;
 	} else if (r.key_len >= 0) {
-		if (ln->mode == ROTATED)
+		if (ln->mode != KEYED && switch_mode(ln, KEYED) < 0)
 			return 0;
-		ln->mode = KEYED;
 		p = mq_partition_for_key(r.key, (size_t)r.key_len, pa->nparts);
 	} else {
-		if (ln->mode == KEYED)
+		if (ln->mode != ROTATED && switch_mode(ln, ROTATED) < 0)
 			return 0;
-		ln->mode = ROTATED;
 		p = (int32_t)(ln->keyless++ % pa->nparts);
 	}
 	size_t rb = record_size(&r);
@@ -282,8 +303,7 @@ static int append_ready(struct lane *ln, int64_t recno, int32_t rr)
 
 	for (size_t i = 0; i < ln->nready; i++) {
 		struct ready *r = &ln->ready[i];
-		int32_t p = ln->mode == ROTATED ? (r->p + rr) % pa->nparts :
-		    r->p;
+		int32_t p = r->rotated ? (r->p + rr) % pa->nparts : r->p;
 		int rc = producer_append(pr, p, r->b, NULL);
 
 		if (rc < 0) {
@@ -315,7 +335,8 @@ static int lane_step(struct lane *ln)
 	ln->now = wall_ms();
 	pthread_mutex_unlock(&pa->mu);
 
-	ln->mode = MIXED;
+	ln->mode = NONE;
+	ln->switches = 0;
 	ln->records = ln->keyless = 0;
 	ok = encode(ln, k);
 

@@ -15,15 +15,15 @@
  *
  * Only the common case runs here: records ending in a one-byte delimiter,
  * no --print-offsets, at most PAR_PARTS partitions (or all records to
- * one, -p), batches of at least PAR_MIN_BATCH bytes, and in each piece
- * either every record with a key or every record without one (spread
+ * one, -p), batches of at least PAR_MIN_BATCH bytes, and few switches in
+ * a piece between records with a key and records without one (spread
  * round-robin).  Anything else stops this path at the start of the piece
- * where it shows: a piece mixing keyed and keyless records, a record too
- * big for the topic or longer than PAR_LOOK, the last record of the file
- * without a delimiter (the file may have grown since), a file that ends
- * early (it shrank) or cannot be read.  The ordinary framing goes on from
- * there, so the records, their numbers in messages and the errors are the
- * same as without this path.
+ * where it shows: a piece with too many switches, a record too big for
+ * the topic or longer than PAR_LOOK, the last record of the file without
+ * a delimiter (the file may have grown since), a file that ends early (it
+ * shrank) or cannot be read.  The ordinary framing goes on from there, so
+ * the records, their numbers in messages and the errors are the same as
+ * without this path.
  */
 #ifndef MQ_PARALLEL_H
 #define MQ_PARALLEL_H

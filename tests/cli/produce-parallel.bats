@@ -115,6 +115,42 @@ too_big_at() {
 	run -0 mq-consume -F '%k|%s\n' file
 	[ "$(echo "$output" | grep -c '^|60000-')" -eq 1 ]
 	[ "${#lines[@]}" -eq 100000 ]
+	# The pieces after it went the parallel way too (a batch each).
+	[ "$(mq-inspect --dump "$MQ_DIR/file-0" | grep -c ^baseOffset)" -ge 7 ]
+}
+
+@test "produce from a large file: keyed and keyless records in turn, in order" {
+	local d=$BATS_TEST_TMPDIR
+	lines "$d/in" 100000 keyed
+	# Every other line from 20000 to 20020 has no key: a few switches
+	# for the parallel path.  From 60000 to 60400, too many for it: that
+	# piece and the rest go record by record.
+	sed -i -e '20000,20020{s/^k[0-9]*://;n}' \
+		-e '60000,60400{s/^k[0-9]*://;n}' "$d/in"
+	mq-create -p 3 file
+	mq-create -p 3 pipe
+	mq-produce -K: file "$d/in"
+	cat "$d/in" | mq-produce -K: pipe
+	# Keyless records start at a random partition: compare the keyed
+	# ones per partition and the keyless ones in order.
+	for t in file pipe; do
+		mq-consume -F '%p %k|%s\n' "$t" | grep -v '^[0-9] |' |
+			sort -s -k1,1n >"$d/$t.keyed"
+		for p in 0 1 2; do
+			mq-consume -p "$p" -F '%k|%s\n' "$t" | grep '^|' |
+				cut -d- -f1 | tr -d '|' >"$d/$t.keyless.$p"
+		done
+	done
+	cmp "$d/file.keyed" "$d/pipe.keyed"
+	[ "$(cat "$d"/file.keyless.* | wc -l)" -eq 212 ]
+	# Every third keyless record, in order, in each partition.
+	for p in 0 1 2; do
+		tr '\n' ' ' <"$d/file.keyless.$p" >"$d/got"
+		grep -n . "$d/in" | grep -v ':k[0-9]*:' | cut -d: -f1 |
+			awk -v p="$(head -n1 "$d/file.keyless.$p")" '
+				$1 == p { on = 1 } on && (n++ % 3 == 0) { printf "%s ", $1 }' >"$d/want"
+		cmp "$d/got" "$d/want"
+	done
 }
 
 @test "produce from a large file: a record over max.message.bytes stops with its number" {
