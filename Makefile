@@ -38,6 +38,8 @@ TOOLS     = $(patsubst cmd/%.c,$(BUILD)/%,$(wildcard cmd/mq-*.c))
 UNIT_SRC  = $(wildcard tests/unit/test_*.c)
 UNITS     = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 UNIT_HELPERS = $(filter-out tests/unit/test_%.c,$(wildcard tests/unit/*.c))
+# LD_PRELOAD shims the CLI tests use; built without sanitizers.
+SHIMS     = $(patsubst tests/shims/%.c,$(BUILD)/tests/%.so,$(wildcard tests/shims/*.c))
 
 all: $(BUILD)/libmq.a $(BUILD)/libmq.so $(BUILD)/libmq.pc $(TOOLS)
 
@@ -66,6 +68,10 @@ $(BUILD)/tests/%: tests/unit/%.c $(UNIT_HELPERS) $(BUILD)/libmq.a libmq/*.h
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) -Itests/unit $(CFLAGS) $(WARN) -o $@ $< $(UNIT_HELPERS) $(BUILD)/libmq.a $(LDLIBS) -lcmocka $(LDFLAGS)
 
+$(BUILD)/tests/%.so: tests/shims/%.c
+	@mkdir -p $(@D)
+	$(CC) -O2 $(WARN) -fPIC -shared -o $@ $<
+
 deps:
 	@sh mk/deps.sh
 
@@ -73,7 +79,7 @@ check: deps
 	@$(MAKE) --no-print-directory all units
 	@sh mk/check.sh $(BUILD)
 
-units: $(UNITS)
+units: $(UNITS) $(SHIMS)
 
 demo: deps
 	@$(MAKE) --no-print-directory all

@@ -230,3 +230,35 @@ too_big_at() {
 	[[ "$output" = *"compression: gzip"* ]]
 	mq-inspect --verify a b c g
 }
+
+# no_thread CMD...: runs CMD with pthread_create failing (tests/shims), so
+# that mq-produce does everything in its one thread.
+no_thread() {
+	LD_PRELOAD=$MQ_BIN/tests/nothread.so \
+	ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0 \
+		"$@"
+}
+
+@test "produce without a second thread: files and pipes store the same records" {
+	local d=$BATS_TEST_TMPDIR
+	[ -f "$MQ_BIN/tests/nothread.so" ]
+	lines "$d/in" 100000 keyed
+	mq-create -p 4 one
+	mq-create -p 4 two
+	no_thread mq-produce -K: one "$d/in"
+	mq-produce -K: two "$d/in"
+	same_partitions one two 4
+	# No thread, no pieces: 1 MiB batches, as the one-thread path cuts.
+	[ "$(mq-inspect --dump "$MQ_DIR/one-0" | grep -c ^baseOffset)" -le 3 ]
+	[ "$(mq-inspect --dump "$MQ_DIR/two-0" | grep -c ^baseOffset)" -ge 6 ]
+	# A pipe with offsets printed, and gzip.
+	mq-create -p 4 p1
+	mq-create -p 4 p2
+	head -n 5000 "$d/in" | no_thread mq-produce -K: --print-offsets \
+		--compression gzip p1 >"$d/off1"
+	head -n 5000 "$d/in" | mq-produce -K: --print-offsets p2 >"$d/off2"
+	cmp "$d/off1" "$d/off2"
+	[ "$(wc -l <"$d/off1")" -eq 5000 ]
+	same_partitions p1 p2 4
+	mq-inspect --verify one p1
+}
