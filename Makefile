@@ -125,7 +125,7 @@ fuzz:
 	@sh mk/fuzz.sh $(FUZZ_SECONDS)
 
 check-valgrind: deps
-	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory all $(SHIMS)
 	@sh mk/check-valgrind.sh $(BUILD)
 
 # The fuzz regression runner includes the targets and the tool sources
