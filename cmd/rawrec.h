@@ -36,11 +36,8 @@ static inline void rawrec_split(const struct rawfmt *rf, const char *p,
 {
 	const char *k;
 
-	r->timestamp = -1;
-	r->key = NULL;
-	r->key_len = -1;
-	r->value = p;
-	r->value_len = len;
+	*r = (mq_record){ .timestamp = -1, .key_len = -1, .value = p,
+	                  .value_len = len };
 	if (rf->kdelim && len > 0 &&
 	    (k = frame_find(p, (size_t)len, rf->kdelim, rf->kdelim_len))) {
 		r->key = p;
