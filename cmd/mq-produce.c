@@ -2,10 +2,11 @@
  * mq-produce - append records read from files or standard input to a topic.
  *
  * framing.c reads the input and cuts it into records; here each record is
- * split into key and value (or parsed as JSON), checked, given its
- * partition and handed to the producer (producer.c), which batches per
+ * split into key and value (rawrec.h; or parsed as JSON), checked, given
+ * its partition and handed to the producer (producer.c), which batches per
  * partition and appends in the worker thread (worker.c), which also reads
- * large files ahead.
+ * large files ahead.  A large regular file goes to parallel.c first, which
+ * encodes it on both threads as far as it can.
  */
 #include <errno.h>
 #include <fcntl.h>

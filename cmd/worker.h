@@ -1,14 +1,16 @@
 /*
- * worker.h - one background thread that does the blocking I/O of
- * mq-produce: reading the input ahead (readahead.c) and appending batches
- * (producer_writer.c).
+ * worker.h - mq-produce's one background thread: it reads the input ahead
+ * (readahead.c), appends batches (producer_writer.c), and encodes and
+ * appends pieces of a large file alongside the tool's own thread
+ * (parallel.c).
  *
  * Each user registers a step function that does one unit of work (read
- * one piece, append one batch) and returns 1, or returns 0 when it has
- * nothing to do now.  The thread calls the steps in turn and sleeps when
- * none had work, until a user calls worker_kick().  One thread for both
- * jobs instead of a thread each: on a machine with two CPUs the tool's
- * own thread then keeps one CPU to itself.
+ * one piece, append one batch, do one piece of the file) and returns 1,
+ * or returns 0 when it has nothing to do now.  The thread calls the steps
+ * in turn and sleeps when none had work, until a user calls
+ * worker_kick().  One thread for all of it instead of a thread each: on a
+ * machine with two CPUs the tool's own thread then keeps one CPU to
+ * itself.
  */
 #ifndef MQ_WORKER_H
 #define MQ_WORKER_H
