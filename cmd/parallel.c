@@ -21,7 +21,9 @@
  * MAX_SWITCHES times is left to the ordinary framing.
  *
  * A lane reads with pread(2), PAR_READ bytes at a time, into a buffer of
- * its own, and encodes as it goes.  A file that ends before it
+ * its own, and encodes as it goes; the unfinished record moves to the
+ * buffer's start before each read, so the buffer's first few hundred KiB
+ * stay in the cache.  A file that ends before it
  * should (it shrank) or a failed read is a piece this path cannot do:
  * read(2) in the ordinary framing then finds the new end or reports the
  * error.
@@ -210,34 +212,55 @@ static int add_record(struct lane *ln, const char *s, size_t len)
 	return 1;
 }
 
-/* Reads the next bytes of the window at file offset ws into the lane's
- * buffer, of which *have are read, up to total; -1 if the file ended
- * early (it shrank) or a read failed: read(2) will see to it. */
-static int read_more(struct lane *ln, off_t ws, size_t *have, size_t total)
+/*
+ * Reads the next bytes of the window into the lane's buffer, which holds
+ * window bytes [base, base + *have) (the window starts at file offset
+ * ws and is total bytes long); lim is where the piece ends.  Reads
+ * PAR_READ bytes at a time, but past the piece's end PAR_TAIL, then as
+ * much again as read there so far (up to PAR_READ): only the rest of its
+ * last record is needed.  -1 if the file ended early (it
+ * shrank) or a read failed: read(2) will see to it.
+ */
+static int read_more(struct lane *ln, off_t ws, size_t base, size_t *have,
+                     size_t lim, size_t total)
 {
-	size_t want = total - *have < PAR_READ ? total - *have : PAR_READ;
+	size_t pos = base + *have, to, step;
 
-	while (want) {
-		ssize_t n = pread(ln->pa->fd, ln->buf + *have, want,
-		    ws + (off_t)*have);
+	if (pos + PAR_READ < lim) {
+		to = pos + PAR_READ;
+	} else if (pos < lim) {
+		to = lim + PAR_TAIL;
+	} else {
+		/* A long last record: the steps double, up to PAR_READ. */
+		step = pos - lim;
+		step = step < PAR_TAIL ? PAR_TAIL :
+		    step > PAR_READ ? PAR_READ : step;
+		to = pos + step;
+	}
+	if (to > total)
+		to = total;
+	while (pos < to) {
+		ssize_t n = pread(ln->pa->fd, ln->buf + (pos - base), to - pos,
+		    ws + (off_t)pos);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)
 			return -1;
-		*have += (size_t)n;
-		want -= (size_t)n;
+		pos += (size_t)n;
 	}
+	*have = pos - base;
 	return 0;
 }
 
 /*
  * Encodes the records of the piece whose window is file offsets [ws, we)
- * and which ends at b1, reading the window as it goes (so that the bytes
- * are still in the cache when encoded).  lead is 1 when ws is the byte
- * before the piece: its first record starts after the first delimiter
- * from there.  A piece whose last record has no delimiter is not taken:
- * the end of the file may have moved.  0 if this path cannot take the
- * piece.
+ * and which ends at b1, reading the window as it goes.  The buffer slides:
+ * before each read the unfinished record moves to its start, so that the
+ * same few hundred KiB are used over and over and stay in the cache, from
+ * pread(2) through encoding.  lead is 1 when ws is the byte before the
+ * piece: its first record starts after the first delimiter from there.  A
+ * piece whose last record has no delimiter is not taken: the end of the
+ * file may have moved.  0 if this path cannot take the piece.
  */
 static int frame_piece(struct lane *ln, off_t ws, off_t b1, off_t we,
                        int lead)
@@ -245,23 +268,29 @@ static int frame_piece(struct lane *ln, off_t ws, off_t b1, off_t we,
 	const char delim = ln->pa->pi->delim;
 	const size_t total = (size_t)(we - ws), lim = (size_t)(b1 - ws);
 	char *buf = ln->buf;
-	size_t have = 0, s = 0, scan = 0;
+	size_t base = 0, have = 0, s = 0, scan = 0;
 	int started = !lead;
 
-	while (!started || s < lim) {
+	while (!started || base + s < lim) {
 		const char *d = have > scan ?
 		    memchr(buf + scan, delim, have - scan) : NULL;
 		if (!d) {
-			scan = have;
-			if (have < total) {
-				if (read_more(ln, ws, &have, total) < 0)
-					return 0;
-				continue;
+			if (base + have == total)
+				/* A record too long to see whole, or the last
+				 * of a file without a delimiter: read(2)
+				 * decides where it ends, in case the file grew
+				 * since fstat. */
+				return 0;
+			if (s) {
+				memmove(buf, buf + s, have - s);
+				base += s;
+				have -= s;
+				s = 0;
 			}
-			/* A record too long to see whole, or the last of a
-			 * file without a delimiter: read(2) decides where it
-			 * ends, in case the file grew since fstat. */
-			return 0;
+			scan = have;
+			if (read_more(ln, ws, base, &have, lim, total) < 0)
+				return 0;
+			continue;
 		}
 		size_t e = (size_t)(d - buf);
 		if (started && !add_record(ln, buf + s, e - s))
@@ -269,7 +298,7 @@ static int frame_piece(struct lane *ln, off_t ws, off_t b1, off_t we,
 		started = 1;
 		s = scan = e + 1;
 	}
-	ln->end = ws + (off_t)s;
+	ln->end = ws + (off_t)(base + s);
 	return 1;
 }
 

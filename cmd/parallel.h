@@ -41,8 +41,10 @@ struct worker;
 #define PAR_PIECE ((off_t)1 << 20)
 #define PAR_LOOK ((off_t)1 << 20)
 #define PAR_MIN 4
-/* Bytes per read(2), small enough to stay in the cache until encoded. */
+/* Bytes per read(2), small enough to stay in the cache until encoded,
+ * and per read(2) past the end of a piece (the rest of its last record). */
 #define PAR_READ ((size_t)256 << 10)
+#define PAR_TAIL ((size_t)4 << 10)
 /* Partitions above which batches of a piece would be too small. */
 #define PAR_PARTS 8
 /* Smaller --batch-bytes would make too many batches per piece, each held

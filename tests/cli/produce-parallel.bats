@@ -65,6 +65,32 @@ too_big_at() {
 	mq-inspect --verify file
 }
 
+@test "produce from a large file: records longer than one read, across pieces" {
+	local d=$BATS_TEST_TMPDIR
+	# Every 5000th line is 250 to 900 KiB long: it takes several reads
+	# (256 KiB each), and the unfinished record moves to the buffer's
+	# start.
+	awk 'BEGIN {
+		y = "y";
+		while (length(y) < 1200000)
+			y = y y;
+		for (i = 1; i <= 60000; i++) {
+			v = "k" (i * 31) % 1009 ":" i "-xx";
+			if (i % 5000 == 0)
+				v = v substr(y, 1, i * 12 + 200000);
+			print v;
+		}
+	}' >"$d/in"
+	mq-create -p 3 file
+	mq-create -p 3 pipe
+	mq-produce -K: file "$d/in"
+	cat "$d/in" | mq-produce -K: pipe
+	same_partitions file pipe 3
+	run -0 mq-consume -F '%o\n' -o -1 -p 0 -p 1 -p 2 file
+	[ "$(echo "$output" | awk '{ n += $1 + 1 } END { print n }')" = 60000 ]
+	mq-inspect --verify file
+}
+
 @test "produce from a large file: keyless records go round-robin, across files" {
 	local d=$BATS_TEST_TMPDIR
 	lines "$d/in" 100000
