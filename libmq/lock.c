@@ -13,6 +13,24 @@
 #include "lock.h"
 #include "nofollow.h"
 
+/* take flocks fd (the lock file path) exclusively, waiting unless
+ * MQ_NOWAIT is in flags; 0, MQ_EBUSY or MQ_EIO with errno kept. */
+static int take(int fd, int flags, const char *path, const char *holder)
+{
+	int op = LOCK_EX | ((flags & MQ_NOWAIT) ? LOCK_NB : 0);
+	while (flock(fd, op) < 0) {
+		if (errno == EINTR)
+			continue;
+		int e = errno;
+		int rc = e == EWOULDBLOCK ?
+		    mq_fail(MQ_EBUSY, "'%s' is locked by %s", path, holder) :
+		    mq_fail(MQ_EIO, "cannot lock '%s'", path);
+		errno = e;
+		return rc;
+	}
+	return MQ_OK;
+}
+
 int mq_lock_dir(const char *dir, int flags)
 {
 	return mq_lock_file(dir, MQ_LOCK_FILE, flags, "another process");
@@ -51,18 +69,43 @@ int mq_lock_file(const char *dir, const char *name, int flags,
 	close(dfd);
 	if (fd < 0)
 		return fd;
-	int op = LOCK_EX | ((flags & MQ_NOWAIT) ? LOCK_NB : 0);
-	while (flock(fd, op) < 0) {
-		if (errno == EINTR)
-			continue;
+	int rc = take(fd, flags, path, holder);
+	if (rc < 0) {
 		int e = errno;
 		close(fd);
 		errno = e;
-		if (e == EWOULDBLOCK)
-			return mq_fail(MQ_EBUSY, "'%s' is locked by %s", path, holder);
-		return mq_fail(MQ_EIO, "cannot lock '%s'", path);
+		return rc;
 	}
 	return fd;
+}
+
+int mq_relock_partition(int *fd, const char *dir, const char *topic,
+                        int32_t p, int flags)
+{
+	if (*fd >= 0) {
+		char path[PATH_MAX];
+		snprintf(path, sizeof path, "%s/%s", dir, MQ_LOCK_FILE);
+		int rc = take(*fd, flags, path, "another process");
+		if (rc < 0)
+			return mq_fail_prefix(rc, "topic '%s' partition %d", topic, p);
+		struct stat st;
+		if (fstat(*fd, &st) == 0 && st.st_nlink > 0)
+			return MQ_OK;
+		/* Deleted since, and perhaps created anew: open it again. */
+		close(*fd);
+		*fd = -1;
+	}
+	int rc = mq_lock_partition(dir, topic, p, flags);
+	if (rc < 0)
+		return rc;
+	*fd = rc;
+	return MQ_OK;
+}
+
+void mq_release(int fd)
+{
+	if (fd >= 0)
+		flock(fd, LOCK_UN);
 }
 
 void mq_unlock(int fd)

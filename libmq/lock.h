@@ -34,6 +34,22 @@ int mq_lock_file(const char *dir, const char *name, int flags,
 int mq_lock_partition(const char *dir, const char *topic, int32_t p,
                       int flags);
 
+/*
+ * mq_relock_partition is mq_lock_partition through a lock file descriptor
+ * kept open between uses: *fd (-1 at first) is opened if needed, or opened
+ * again if the partition was deleted since (perhaps created anew).  Returns
+ * MQ_OK with *fd locked, or mq_lock_partition's failure (*fd then stays
+ * open, unlocked, or is -1).  Release with mq_release; close *fd when done.
+ * A descriptor shared with a forked process shares its lock: not for use
+ * across fork().
+ */
+int mq_relock_partition(int *fd, const char *dir, const char *topic,
+                        int32_t p, int flags);
+
+/* mq_release releases the lock of a descriptor locked by
+ * mq_relock_partition, keeping it open. */
+void mq_release(int fd);
+
 /* mq_unlock releases and closes a descriptor from mq_lock_dir. */
 void mq_unlock(int fd);
 

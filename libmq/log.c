@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,6 +44,8 @@ struct mq_part {
 	int has_report;
 	int64_t wb_base;          /* segment of wb_from, -1: none yet */
 	uint64_t wb_from;         /* MQ_WRITEBACK: not yet started from here */
+	int lock_fd;              /* the lock file, open between appends */
+	unsigned lock_gen;        /* fork_gen when lock_fd was opened */
 };
 
 void mq_part_free(struct mq_part *part)
@@ -50,7 +53,40 @@ void mq_part_free(struct mq_part *part)
 	if (!part)
 		return;
 	mq_segstate_close(&part->seg);
+	if (part->lock_fd >= 0)
+		close(part->lock_fd);
 	free(part);
+}
+
+/*
+ * A forked child shares the parent's lock file descriptors, and with them
+ * their locks: it counts as a new generation and opens its own.
+ */
+static unsigned fork_gen;
+static pthread_once_t fork_once = PTHREAD_ONCE_INIT;
+
+static void forked(void)
+{
+	fork_gen++;
+}
+
+static void watch_forks(void)
+{
+	pthread_atfork(NULL, NULL, forked);
+}
+
+/* lock_part takes part's writer lock through the descriptor it keeps. */
+static int lock_part(mq_topic *t, struct mq_part *part, int flags)
+{
+	pthread_once(&fork_once, watch_forks);
+	if (part->lock_fd >= 0 && part->lock_gen != fork_gen) {
+		close(part->lock_fd);
+		part->lock_fd = -1;
+	}
+	if (part->lock_fd < 0)
+		part->lock_gen = fork_gen;
+	return mq_relock_partition(&part->lock_fd, part->dir, t->name, part->id,
+	                           flags);
 }
 
 static int get_part(mq_topic *t, int32_t p, struct mq_part **out)
@@ -73,6 +109,7 @@ static int get_part(mq_topic *t, int32_t p, struct mq_part **out)
 		part->seg.log_fd = part->seg.idx_fd = part->seg.tidx_fd = -1;
 		part->last_flush_ms = mq_now_ms();
 		part->wb_base = -1;
+		part->lock_fd = -1;
 		t->parts[p] = part;
 	}
 	*out = t->parts[p];
@@ -123,7 +160,7 @@ static int make_room(mq_topic *t, struct mq_part *keep)
 	int open = 0;
 	for (int32_t i = 0; i < t->nparts; i++) {
 		struct mq_part *q = t->parts[i];
-		if (!q || !q->loaded || q->seg.log_fd < 0)
+		if (!q || ((!q->loaded || q->seg.log_fd < 0) && q->lock_fd < 0))
 			continue;
 		open++;
 		if (q != keep && (!lru || q->last_use < lru->last_use))
@@ -136,6 +173,10 @@ static int make_room(mq_topic *t, struct mq_part *keep)
 		return rc;
 	mq_segstate_close(&lru->seg);
 	lru->loaded = 0;
+	if (lru->lock_fd >= 0) {
+		close(lru->lock_fd);
+		lru->lock_fd = -1;
+	}
 	return MQ_OK;
 }
 
@@ -174,6 +215,28 @@ static int switch_segment(struct mq_part *part, int64_t base, uint64_t ino,
 }
 
 /*
+ * untouched says whether the active segment is as this writer left it, so
+ * that the listing of sync_tail can be skipped: still there, of the same
+ * size, and no segment after it.  Another writer that rolled made the
+ * next segment at its next offset; one that appended changed its size;
+ * retention, compaction and mq-repair unlink, replace or truncate it.
+ * 0 when unsure.
+ */
+static int untouched(struct mq_part *part)
+{
+	char next[PATH_MAX];
+	struct stat st;
+
+	if (!part->loaded || fstat(part->seg.log_fd, &st) < 0 ||
+	    st.st_nlink == 0 || (uint64_t)st.st_size != part->seg.size ||
+	    mq_seg_path(next, sizeof next, part->dir, part->seg.next_offset,
+	                ".log") < 0)
+		return 0;
+	return fstatat(AT_FDCWD, next, &st, AT_SYMLINK_NOFOLLOW) < 0 &&
+	       errno == ENOENT;
+}
+
+/*
  * sync_tail brings the cached state up to date with the partition on disk.
  * Must be called with the partition lock held.
  */
@@ -182,7 +245,11 @@ static int sync_tail(struct mq_part *part)
 	int64_t *bases;
 	uint64_t *inos;
 	size_t n;
-	int rc = mq_seg_list(part->dir, &bases, &inos, &n);
+	int rc;
+
+	if (untouched(part))
+		return MQ_OK;
+	rc = mq_seg_list(part->dir, &bases, &inos, &n);
 	if (rc < 0)
 		return rc;
 	if (n == 0) {
@@ -303,9 +370,8 @@ int mq_append(mq_topic *t, int32_t p, mq_batch *b, int flags,
 	part->last_use = ++t->use_clock;
 	if (!part->loaded && (rc = make_room(t, part)) < 0)
 		return mq_fail_prefix(rc, "topic '%s' partition %d", t->name, p);
-	int lock = mq_lock_partition(part->dir, t->name, p, flags);
-	if (lock < 0)
-		return lock;
+	if ((rc = lock_part(t, part, flags)) < 0)
+		return rc;
 	rc = sync_tail(part);
 	int64_t msg_ts = cfg->timestamp_type == MQ_TS_LOG_APPEND ? now
 	                                                        : b->max_timestamp;
@@ -313,12 +379,12 @@ int mq_append(mq_topic *t, int32_t p, mq_batch *b, int flags,
 		rc = roll(part);
 	if (rc < 0) {
 		part->loaded = 0;
-		mq_unlock(lock);
+		mq_release(part->lock_fd);
 		return mq_fail_prefix(rc, "topic '%s' partition %d", t->name, p);
 	}
 	int64_t first = part->seg.next_offset;
 	if (first > INT64_MAX - b->count) {
-		mq_unlock(lock);
+		mq_release(part->lock_fd);
 		return mq_fail(MQ_ERANGE, "topic '%s' partition %d: offsets exhausted",
 		               t->name, p);
 	}
@@ -326,7 +392,7 @@ int mq_append(mq_topic *t, int32_t p, mq_batch *b, int flags,
 	rc = mq_segstate_append(&part->seg, b->enc, len);
 	if (rc < 0) {
 		part->loaded = 0; /* reload from disk next time */
-		mq_unlock(lock);
+		mq_release(part->lock_fd);
 		return mq_fail_prefix(rc, "topic '%s' partition %d", t->name, p);
 	}
 	part->dirty = 1;
@@ -335,7 +401,7 @@ int mq_append(mq_topic *t, int32_t p, mq_batch *b, int flags,
 	    (cfg->flush_ms != INT64_MAX &&
 	     mq_now_ms() - part->last_flush_ms >= cfg->flush_ms))
 		rc = flush_part(part);
-	mq_unlock(lock);
+	mq_release(part->lock_fd);
 	if (rc < 0)
 		return mq_fail_prefix(rc, "topic '%s' partition %d", t->name, p);
 	if (flags & MQ_WRITEBACK)

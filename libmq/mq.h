@@ -316,6 +316,9 @@ void mq_batch_reset(mq_batch *b);
  * batch is encoded (and compressed) before the partition lock is taken; the
  * lock is held only to check the tail, roll the segment if due, write the
  * batch and update the indexes.  Readers see the batch whole or not at all.
+ * Between appends the handle keeps the partition's active segment and its
+ * lock file open (four descriptors, for at most an eighth of the
+ * descriptor limit of partitions; the least recently used are closed).
  * Flushes per the topic's flush.messages and flush.ms.  With MQ_NOWAIT a
  * held lock fails with MQ_EBUSY instead of waiting.  MQ_ETOOBIG if the
  * encoded batch exceeds max.message.bytes; nothing is written then.  On

@@ -9,6 +9,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -189,6 +192,122 @@ static void test_reopen_and_two_handles(void **state)
 	assert_int_equal(mq_verify_partition(a, 0, NULL, NULL), 0);
 	mq_topic_close(a);
 	mq_topic_close(b);
+	mq_env_close(env);
+	tu_rmdir(dir);
+}
+
+/* size_of returns the size of segment BASE of partition 0 of topic NAME,
+ * or -1 if it is not there. */
+static long size_of(const char *dir, const char *name, int64_t base)
+{
+	char path[4096];
+	struct stat st;
+	snprintf(path, sizeof path, "%s/%s-0/%020lld.log", dir, name,
+	         (long long)base);
+	return stat(path, &st) == 0 ? (long)st.st_size : -1;
+}
+
+/*
+ * A writer keeps its lock file open and skips listing the directory while
+ * its active segment is as it left it; it still sees what others did in
+ * between: a roll with no append after it, a topic deleted and created
+ * anew.
+ */
+static void test_writer_sees_others(void **state)
+{
+	(void)state;
+	char *dir = tu_mkdtemp();
+	mq_env *env;
+	mq_topic *t = tu_topic(&env, dir, "ws", NULL), *o;
+	assert_int_equal(mq_topic_open(env, "ws", &o), 0);
+	assert_int_equal(tu_append(t, 0, 0, 3, -1), 0);
+	long first = size_of(dir, "ws", 0);
+	int rolled = 0;
+	assert_int_equal(mq_roll(o, 0, 0, &rolled), 0);
+	assert_int_equal(rolled, 1);
+	assert_int_equal(size_of(dir, "ws", 3), 0);
+	assert_int_equal(tu_append(t, 0, 3, 2, -1), 3);
+	assert_int_equal(size_of(dir, "ws", 0), first);
+	assert_true(size_of(dir, "ws", 3) > 0);
+	int nums[8];
+	assert_int_equal(tu_read_all(o, 0, 0, nums, 8), 5);
+	for (int i = 0; i < 5; i++)
+		assert_int_equal(nums[i], i);
+	assert_int_equal(mq_verify_partition(o, 0, NULL, NULL), 0);
+	mq_topic_close(o);
+
+	/* Deleted: the next append says so.  Created anew: it starts the
+	 * new log at offset 0. */
+	assert_int_equal(mq_topic_delete(env, "ws", 0), 0);
+	mq_batch *b;
+	assert_int_equal(mq_batch_new(MQ_COMPRESSION_NONE, &b), 0);
+	mq_record r = { .timestamp = -1, .key_len = -1, .value = "x",
+	                .value_len = 1 };
+	assert_int_equal(mq_batch_add(b, &r), 0);
+	assert_int_equal(mq_append(t, 0, b, 0, NULL), MQ_ENOTOPIC);
+	mq_batch_free(b);
+	assert_int_equal(mq_topic_create(env, "ws", NULL, 0), 0);
+	assert_int_equal(tu_append(t, 0, 0, 2, -1), 0);
+	assert_int_equal(mq_topic_open(env, "ws", &o), 0);
+	assert_int_equal(tu_read_all(o, 0, 0, nums, 8), 2);
+	assert_int_equal(nums[1], 1);
+	mq_topic_close(o);
+	mq_topic_close(t);
+	mq_env_close(env);
+	tu_rmdir(dir);
+}
+
+/* lock_fd_of finds the descriptor this process has open on PATH, or -1. */
+static int lock_fd_of(const char *path)
+{
+	char link[64], target[4096];
+	for (int fd = 0; fd < 1024; fd++) {
+		snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
+		ssize_t n = readlink(link, target, sizeof target - 1);
+		if (n < 0)
+			continue;
+		target[n] = '\0';
+		if (strcmp(target, path) == 0)
+			return fd;
+	}
+	return -1;
+}
+
+/*
+ * The lock file descriptor a handle keeps is not shared with a forked
+ * child: while the parent holds the lock through it (as in the middle of
+ * an append), the child's append finds the lock busy.
+ */
+static void test_fork_own_lock(void **state)
+{
+	(void)state;
+	char *dir = tu_mkdtemp(), path[4096], real[4096];
+	mq_env *env;
+	mq_topic *t = tu_topic(&env, dir, "fk", NULL);
+	assert_int_equal(tu_append(t, 0, 0, 1, -1), 0);
+	snprintf(path, sizeof path, "%s/fk-0/mq.lock", dir);
+	assert_non_null(realpath(path, real));
+	int fd = lock_fd_of(real);
+	assert_true(fd >= 0);
+	assert_int_equal(flock(fd, LOCK_EX), 0);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		mq_batch *b;
+		mq_record r = { .timestamp = -1, .key_len = -1, .value = "c",
+		                .value_len = 1 };
+		if (mq_batch_new(MQ_COMPRESSION_NONE, &b) < 0 ||
+		    mq_batch_add(b, &r) < 0)
+			_exit(2);
+		_exit(mq_append(t, 0, b, MQ_NOWAIT, NULL) == MQ_EBUSY ? 0 : 1);
+	}
+	int status;
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	assert_int_equal(flock(fd, LOCK_UN), 0);
+	assert_int_equal(tu_append(t, 0, 1, 1, -1), 1);
+	mq_topic_close(t);
 	mq_env_close(env);
 	tu_rmdir(dir);
 }
@@ -536,6 +655,8 @@ int main(void)
 		cmocka_unit_test(test_roll_and_seek),
 		cmocka_unit_test(test_time_non_monotonic),
 		cmocka_unit_test(test_reopen_and_two_handles),
+		cmocka_unit_test(test_writer_sees_others),
+		cmocka_unit_test(test_fork_own_lock),
 		cmocka_unit_test(test_torn_tail_every_byte),
 		cmocka_unit_test(test_index_rebuilt),
 		cmocka_unit_test(test_verify_torn_or_damaged),
