@@ -203,8 +203,9 @@ static int add_record(struct lane *ln, const char *s, size_t len)
 		f->first = ln->records;
 		f->est = PR_BATCH_OVERHEAD;
 	}
-	r.timestamp = ln->now;
-	if (mq_batch_add(f->b, &r) < 0)
+	if ((r.header_count ? (r.timestamp = ln->now, mq_batch_add(f->b, &r)) :
+	     mq_batch_add_kv(f->b, r.key, r.key_len, r.value, r.value_len,
+	                     ln->now)) < 0)
 		return 0;
 	f->est += add;
 	f->count++;

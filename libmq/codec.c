@@ -264,6 +264,65 @@ int mq_batch_add(mq_batch *b, const mq_record *r)
 	return MQ_OK;
 }
 
+/* put_len writes the zig-zag varint of a length (or -1), inline for the
+ * one- and two-byte ones of the usual record. */
+static inline uint8_t *put_len(uint8_t *p, ssize_t len)
+{
+	uint32_t z = (uint32_t)(((uint32_t)len << 1) ^ (uint32_t)(len >> 31));
+
+	if (z < 0x80) {
+		*p = (uint8_t)z;
+		return p + 1;
+	}
+	if (z < 0x4000) {
+		p[0] = (uint8_t)(z | 0x80);
+		p[1] = (uint8_t)(z >> 7);
+		return p + 2;
+	}
+	return mq_put_uvarlong(p, z);
+}
+
+int mq_batch_add_kv(mq_batch *b, const void *key, ssize_t key_len,
+                    const void *value, ssize_t value_len, int64_t timestamp)
+{
+	int32_t n = b->count;
+
+	/* The usual record of a started batch, at the batch's first
+	 * timestamp: straight-line code.  Anything else goes the general
+	 * way, which checks everything. */
+	if (n > 0 && n < INT32_MAX && timestamp == b->base_timestamp &&
+	    key_len >= -1 && key_len < PLAIN_MAX && value_len >= -1 &&
+	    value_len < PLAIN_MAX && (key_len <= 0 || key) &&
+	    (value_len <= 0 || value)) {
+		size_t kl = key_len > 0 ? (size_t)key_len : 0;
+		size_t vl = value_len > 0 ? (size_t)value_len : 0;
+		/* attributes, timestamp delta 0, offset delta, key, value,
+		 * no headers */
+		size_t body = 2 + mq_varint_size(n) + len_size(key_len) +
+		              len_size(value_len) + 1;
+		if (b->records.cap - b->records.len >= MQ_VARINT_MAX + body) {
+			uint8_t *p = b->records.data + b->records.len;
+			p = put_len(p, (ssize_t)body);
+			p[0] = 0; /* attributes */
+			p[1] = 0; /* timestamp delta */
+			p = put_len(p + 2, n);
+			p = put_len(p, key_len);
+			if (kl)
+				memcpy(p, key, kl);
+			p = put_len(p + kl, value_len);
+			if (vl)
+				memcpy(p, value, vl);
+			p[vl] = 0; /* no headers */
+			b->records.len = (size_t)(p + vl + 1 - b->records.data);
+			b->count = n + 1;
+			return MQ_OK;
+		}
+	}
+	mq_record r = { .timestamp = timestamp, .key = key, .key_len = key_len,
+	                .value = value, .value_len = value_len };
+	return mq_batch_add(b, &r);
+}
+
 size_t mq_record_bytes(const mq_record *r)
 {
 	size_t body = body_size(r, 0, 0);
