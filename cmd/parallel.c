@@ -45,6 +45,12 @@
 
 enum { NONE, KEYED, ROTATED };
 
+/* What a record of key and value alone adds to a batch at most, besides
+ * their bytes: its length, attributes, timestamp delta (0: a batch holds
+ * records of one piece, which share a timestamp), offset delta, the two
+ * lengths and the header count. */
+#define KV_BOUND (5 + 1 + 1 + 5 + 5 + 5 + 1)
+
 /* Switches between keyed and keyless records in a piece, at most (each
  * cuts every batch filling). */
 #define MAX_SWITCHES 64
@@ -188,10 +194,20 @@ static int add_record(struct lane *ln, const char *s, size_t len)
 			return 0;
 		p = (int32_t)(ln->keyless++ % pa->nparts);
 	}
-	size_t rb = record_size(&r);
-	if ((int64_t)rb > pi->max_bytes)
-		return 0;
-	size_t add = rb - PR_BATCH_OVERHEAD + PR_RECORD_SLACK;
+	size_t add;
+	if (r.header_count) {
+		size_t rb = record_size(&r);
+		if ((int64_t)rb > pi->max_bytes)
+			return 0;
+		add = rb - PR_BATCH_OVERHEAD + PR_RECORD_SLACK;
+	} else {
+		/* Key, value and KV_BOUND: no varints to work out. */
+		add = (size_t)(r.key_len > 0 ? r.key_len : 0) +
+		    (size_t)(r.value_len > 0 ? r.value_len : 0) + KV_BOUND;
+		if ((int64_t)(add + PR_BATCH_OVERHEAD) > pi->max_bytes &&
+		    (int64_t)record_size(&r) > pi->max_bytes)
+			return 0;
+	}
 	struct fill *f = &ln->fill[p];
 	if (f->count && f->est + add > pa->cap && close_fill(ln, p) < 0)
 		return 0;
