@@ -30,10 +30,7 @@ static void test_round_trip(void **state)
 	mq_topic *t = tu_topic(&env, dir, "rt", NULL);
 	assert_int_equal(tu_append(t, 0, 0, 3, -1), 0);
 	assert_int_equal(tu_append(t, 0, 3, 2, -1), 3);
-	int nums[8];
-	assert_int_equal(tu_read_all(t, 0, 0, nums, 8), 5);
-	for (int i = 0; i < 5; i++)
-		assert_int_equal(nums[i], i);
+	tu_assert_seq(t, 0, 5);
 	int64_t start, end;
 	assert_int_equal(mq_log_offsets(t, 0, &start, &end), 0);
 	assert_int_equal(start, 0);
@@ -185,10 +182,7 @@ static void test_reopen_and_two_handles(void **state)
 	for (int i = 10; i < 110; i += 2) {
 		assert_int_equal(tu_append(i % 4 ? a : b, 0, i, 2, -1), i);
 	}
-	int nums[200];
-	assert_int_equal(tu_read_all(a, 0, 0, nums, 200), 110);
-	for (int i = 0; i < 110; i++)
-		assert_int_equal(nums[i], i);
+	tu_assert_seq(a, 0, 110);
 	assert_int_equal(mq_verify_partition(a, 0, NULL, NULL), 0);
 	mq_topic_close(a);
 	mq_topic_close(b);
@@ -229,10 +223,7 @@ static void test_writer_sees_others(void **state)
 	assert_int_equal(tu_append(t, 0, 3, 2, -1), 3);
 	assert_int_equal(size_of(dir, "ws", 0), first);
 	assert_true(size_of(dir, "ws", 3) > 0);
-	int nums[8];
-	assert_int_equal(tu_read_all(o, 0, 0, nums, 8), 5);
-	for (int i = 0; i < 5; i++)
-		assert_int_equal(nums[i], i);
+	tu_assert_seq(o, 0, 5);
 	assert_int_equal(mq_verify_partition(o, 0, NULL, NULL), 0);
 	mq_topic_close(o);
 
@@ -249,8 +240,7 @@ static void test_writer_sees_others(void **state)
 	assert_int_equal(mq_topic_create(env, "ws", NULL, 0), 0);
 	assert_int_equal(tu_append(t, 0, 0, 2, -1), 0);
 	assert_int_equal(mq_topic_open(env, "ws", &o), 0);
-	assert_int_equal(tu_read_all(o, 0, 0, nums, 8), 2);
-	assert_int_equal(nums[1], 1);
+	tu_assert_seq(o, 0, 2);
 	mq_topic_close(o);
 	mq_topic_close(t);
 	mq_env_close(env);
@@ -339,11 +329,9 @@ static void test_torn_tail_every_byte(void **state)
 		assert_int_equal(truncate(log, cut), 0);
 		assert_int_equal(mq_topic_open(env, "torn", &t), 0);
 		/* Readers stop cleanly at the last complete batch. */
-		int nums[64];
-		assert_int_equal(tu_read_all(t, 0, 0, nums, 64), 30);
-		for (int i = 0; i < 30; i++)
-			assert_int_equal(nums[i], i);
+		tu_assert_seq(t, 0, 30);
 		/* The next writer truncates the tail and carries on. */
+		int nums[64];
 		assert_int_equal(tu_append(t, 0, 100, 1, -1), 30);
 		if (cut > last_start)
 			assert_non_null(mq_recovery_report(t, 0));

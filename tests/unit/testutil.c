@@ -94,6 +94,16 @@ int tu_read_all(mq_topic *t, int32_t p, int64_t from, int *nums, int max)
 	return n;
 }
 
+void tu_assert_seq(mq_topic *t, int32_t p, int n)
+{
+	int *nums = calloc((size_t)n + 1, sizeof *nums);
+	assert_non_null(nums);
+	assert_int_equal(tu_read_all(t, p, 0, nums, n + 1), n);
+	for (int i = 0; i < n; i++)
+		assert_int_equal(nums[i], i);
+	free(nums);
+}
+
 void tu_seg(char *buf, size_t len, const char *dir, const char *topic,
             int32_t p, int64_t base, const char *ext)
 {

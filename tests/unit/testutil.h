@@ -35,6 +35,10 @@ int64_t tu_append(mq_topic *t, int32_t p, int first, int count, int64_t ts);
  */
 int tu_read_all(mq_topic *t, int32_t p, int64_t from, int *nums, int max);
 
+/* tu_assert_seq asserts that partition p holds exactly the records
+ * "v0" to "v<n-1>", in order. */
+void tu_assert_seq(mq_topic *t, int32_t p, int n);
+
 /* Path helpers. */
 void tu_seg(char *buf, size_t len, const char *dir, const char *topic,
             int32_t p, int64_t base, const char *ext);
