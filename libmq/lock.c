@@ -13,9 +13,10 @@
 #include "lock.h"
 #include "nofollow.h"
 
-/* take flocks fd (the lock file path) exclusively, waiting unless
+/* take flocks fd (the lock file DIR/NAME) exclusively, waiting unless
  * MQ_NOWAIT is in flags; 0, MQ_EBUSY or MQ_EIO with errno kept. */
-static int take(int fd, int flags, const char *path, const char *holder)
+static int take(int fd, int flags, const char *dir, const char *name,
+                const char *holder)
 {
 	int op = LOCK_EX | ((flags & MQ_NOWAIT) ? LOCK_NB : 0);
 	while (flock(fd, op) < 0) {
@@ -23,8 +24,9 @@ static int take(int fd, int flags, const char *path, const char *holder)
 			continue;
 		int e = errno;
 		int rc = e == EWOULDBLOCK ?
-		    mq_fail(MQ_EBUSY, "'%s' is locked by %s", path, holder) :
-		    mq_fail(MQ_EIO, "cannot lock '%s'", path);
+		    mq_fail(MQ_EBUSY, "'%s/%s' is locked by %s", dir, name,
+		            holder) :
+		    mq_fail(MQ_EIO, "cannot lock '%s/%s'", dir, name);
 		errno = e;
 		return rc;
 	}
@@ -69,7 +71,7 @@ int mq_lock_file(const char *dir, const char *name, int flags,
 	close(dfd);
 	if (fd < 0)
 		return fd;
-	int rc = take(fd, flags, path, holder);
+	int rc = take(fd, flags, dir, name, holder);
 	if (rc < 0) {
 		int e = errno;
 		close(fd);
@@ -83,9 +85,7 @@ int mq_relock_partition(int *fd, const char *dir, const char *topic,
                         int32_t p, int flags)
 {
 	if (*fd >= 0) {
-		char path[PATH_MAX];
-		snprintf(path, sizeof path, "%s/%s", dir, MQ_LOCK_FILE);
-		int rc = take(*fd, flags, path, "another process");
+		int rc = take(*fd, flags, dir, MQ_LOCK_FILE, "another process");
 		if (rc < 0)
 			return mq_fail_prefix(rc, "topic '%s' partition %d", topic, p);
 		struct stat st;
