@@ -172,45 +172,72 @@ static inline uint8_t *put_bytes(uint8_t *p, const void *data, ssize_t len)
  * cannot come near RECORDS_MAX. */
 #define PLAIN_MAX ((ssize_t)1 << 28)
 
-/*
- * add_plain is mq_batch_add for the usual record, in straight-line code:
- * no headers, a batch already started, a timestamp not before its first,
- * lengths under PLAIN_MAX and room in the buffer.  Returns 1 if it stored
- * r, 0 if r needs the general path (which checks everything else).
- */
-static inline int add_plain(mq_batch *b, const mq_record *r)
+/* put_len writes the zig-zag varint of a length (or -1) or count,
+ * inline for the one- and two-byte ones of the usual record. */
+static inline uint8_t *put_len(uint8_t *p, ssize_t len)
 {
-	int64_t ts = r->timestamp;
-	ssize_t kl = r->key_len, vl = r->value_len;
+	uint32_t z = (uint32_t)(((uint32_t)len << 1) ^ (uint32_t)(len >> 31));
 
-	if (r->header_count || b->count == 0 || b->count == INT32_MAX ||
-	    ts < b->base_timestamp || kl < -1 || vl < -1 ||
-	    kl >= PLAIN_MAX || vl >= PLAIN_MAX || (kl > 0 && !r->key) ||
-	    (vl > 0 && !r->value))
+	if (z < 0x80) {
+		*p = (uint8_t)z;
+		return p + 1;
+	}
+	if (z < 0x4000) {
+		p[0] = (uint8_t)(z | 0x80);
+		p[1] = (uint8_t)(z >> 7);
+		return p + 2;
+	}
+	return mq_put_uvarlong(p, z);
+}
+
+/*
+ * add_plain is mq_batch_add for the usual record (a key and a value, no
+ * headers), in straight-line code: a batch already started, a timestamp
+ * not before its first, lengths under PLAIN_MAX and room in the buffer.
+ * Returns 1 if it stored the record, 0 if it needs the general path (which
+ * checks everything else).
+ */
+static inline int add_plain(mq_batch *b, const void *key, ssize_t kl,
+                            const void *value, ssize_t vl, int64_t ts)
+{
+	int32_t n = b->count;
+
+	if (n == 0 || n == INT32_MAX || ts < b->base_timestamp || kl < -1 ||
+	    vl < -1 || kl >= PLAIN_MAX || vl >= PLAIN_MAX || (kl > 0 && !key) ||
+	    (vl > 0 && !value))
 		return 0;
 	int64_t delta = ts - b->base_timestamp;
-	size_t body = 2 + mq_varlong_size(delta) + mq_varint_size(b->count) +
+	size_t body = 2 + mq_varlong_size(delta) + mq_varint_size(n) +
 	              len_size(kl) + len_size(vl);
 	if (b->records.cap - b->records.len < MQ_VARINT_MAX + body)
 		return 0;
 	uint8_t *p = b->records.data + b->records.len;
-	p = mq_put_varint(p, (int32_t)body);
+	p = put_len(p, (ssize_t)body);
 	*p++ = 0; /* attributes */
 	p = mq_put_varlong(p, delta);
-	p = mq_put_varint(p, b->count);
-	p = put_bytes(p, r->key, kl);
-	p = put_bytes(p, r->value, vl);
+	p = put_len(p, n);
+	p = put_len(p, kl);
+	if (kl > 0) {
+		memcpy(p, key, (size_t)kl);
+		p += kl;
+	}
+	p = put_len(p, vl);
+	if (vl > 0) {
+		memcpy(p, value, (size_t)vl);
+		p += vl;
+	}
 	*p++ = 0; /* no headers */
 	b->records.len = (size_t)(p - b->records.data);
 	if (ts > b->max_timestamp)
 		b->max_timestamp = ts;
-	b->count++;
+	b->count = n + 1;
 	return 1;
 }
 
 int mq_batch_add(mq_batch *b, const mq_record *r)
 {
-	if (add_plain(b, r))
+	if (!r->header_count && add_plain(b, r->key, r->key_len, r->value,
+	                                  r->value_len, r->timestamp))
 		return MQ_OK;
 	if (b->count == INT32_MAX)
 		return mq_fail(MQ_EINVAL, "batch already holds %d records",
@@ -264,60 +291,11 @@ int mq_batch_add(mq_batch *b, const mq_record *r)
 	return MQ_OK;
 }
 
-/* put_len writes the zig-zag varint of a length (or -1), inline for the
- * one- and two-byte ones of the usual record. */
-static inline uint8_t *put_len(uint8_t *p, ssize_t len)
-{
-	uint32_t z = (uint32_t)(((uint32_t)len << 1) ^ (uint32_t)(len >> 31));
-
-	if (z < 0x80) {
-		*p = (uint8_t)z;
-		return p + 1;
-	}
-	if (z < 0x4000) {
-		p[0] = (uint8_t)(z | 0x80);
-		p[1] = (uint8_t)(z >> 7);
-		return p + 2;
-	}
-	return mq_put_uvarlong(p, z);
-}
-
 int mq_batch_add_kv(mq_batch *b, const void *key, ssize_t key_len,
                     const void *value, ssize_t value_len, int64_t timestamp)
 {
-	int32_t n = b->count;
-
-	/* The usual record of a started batch, at the batch's first
-	 * timestamp: straight-line code.  Anything else goes the general
-	 * way, which checks everything. */
-	if (n > 0 && n < INT32_MAX && timestamp == b->base_timestamp &&
-	    key_len >= -1 && key_len < PLAIN_MAX && value_len >= -1 &&
-	    value_len < PLAIN_MAX && (key_len <= 0 || key) &&
-	    (value_len <= 0 || value)) {
-		size_t kl = key_len > 0 ? (size_t)key_len : 0;
-		size_t vl = value_len > 0 ? (size_t)value_len : 0;
-		/* attributes, timestamp delta 0, offset delta, key, value,
-		 * no headers */
-		size_t body = 2 + mq_varint_size(n) + len_size(key_len) +
-		              len_size(value_len) + 1;
-		if (b->records.cap - b->records.len >= MQ_VARINT_MAX + body) {
-			uint8_t *p = b->records.data + b->records.len;
-			p = put_len(p, (ssize_t)body);
-			p[0] = 0; /* attributes */
-			p[1] = 0; /* timestamp delta */
-			p = put_len(p + 2, n);
-			p = put_len(p, key_len);
-			if (kl)
-				memcpy(p, key, kl);
-			p = put_len(p + kl, value_len);
-			if (vl)
-				memcpy(p, value, vl);
-			p[vl] = 0; /* no headers */
-			b->records.len = (size_t)(p + vl + 1 - b->records.data);
-			b->count = n + 1;
-			return MQ_OK;
-		}
-	}
+	if (add_plain(b, key, key_len, value, value_len, timestamp))
+		return MQ_OK;
 	mq_record r = { .timestamp = timestamp, .key = key, .key_len = key_len,
 	                .value = value, .value_len = value_len };
 	return mq_batch_add(b, &r);

@@ -40,8 +40,8 @@ int mq_lock_partition(const char *dir, const char *topic, int32_t p,
  * again if the partition was deleted since (perhaps created anew).  Returns
  * MQ_OK with *fd locked, or mq_lock_partition's failure (*fd then stays
  * open, unlocked, or is -1).  Release with mq_release; close *fd when done.
- * A descriptor shared with a forked process shares its lock: not for use
- * across fork().
+ * A descriptor shared with a forked process shares its lock: a child
+ * starts again from -1 (log.c's lock_part sees to it).
  */
 int mq_relock_partition(int *fd, const char *dir, const char *topic,
                         int32_t p, int flags);

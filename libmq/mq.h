@@ -287,9 +287,8 @@ int mq_batch_add(mq_batch *b, const mq_record *r);
 /*
  * mq_batch_add_kv is mq_batch_add for a record of a key and a value alone
  * (no headers; key_len or value_len -1: null) with the given timestamp (-1:
- * now).  It copies the bytes, and fails as mq_batch_add does.  Faster for
- * the usual record: one that is not the batch's first and has the first
- * one's timestamp.
+ * now).  It copies the bytes, and fails as mq_batch_add does.  It saves
+ * filling an mq_record for each record of a producer.
  */
 int mq_batch_add_kv(mq_batch *b, const void *key, ssize_t key_len,
                     const void *value, ssize_t value_len, int64_t timestamp);
@@ -327,8 +326,9 @@ void mq_batch_reset(mq_batch *b);
  * lock is held only to check the tail, roll the segment if due, write the
  * batch and update the indexes.  Readers see the batch whole or not at all.
  * Between appends the handle keeps the partition's active segment and its
- * lock file open (four descriptors, for at most an eighth of the
- * descriptor limit of partitions; the least recently used are closed).
+ * lock file open: four descriptors a partition, for at most one partition
+ * per eight descriptors of RLIMIT_NOFILE (the least recently used one is
+ * closed first).
  * Flushes per the topic's flush.messages and flush.ms.  With MQ_NOWAIT a
  * held lock fails with MQ_EBUSY instead of waiting.  MQ_ETOOBIG if the
  * encoded batch exceeds max.message.bytes; nothing is written then.  On
