@@ -89,6 +89,16 @@ too_big_at() {
 	run -0 mq-consume -F '%o\n' -o -1 -p 0 -p 1 -p 2 file
 	[ "$(echo "$output" | awk '{ n += $1 + 1 } END { print n }')" = 60000 ]
 	mq-inspect --verify file
+	# It went in pieces: more batches than the one-thread path makes.
+	mq-create -p 3 one
+	mq-produce -K: --print-offsets one "$d/in" >/dev/null
+	same_partitions file one 3
+	local nf=0 no=0 p
+	for p in 0 1 2; do
+		nf=$((nf + $(mq-inspect --dump "$MQ_DIR/file-$p" | grep -c ^baseOffset)))
+		no=$((no + $(mq-inspect --dump "$MQ_DIR/one-$p" | grep -c ^baseOffset)))
+	done
+	[ "$nf" -gt "$no" ]
 }
 
 @test "produce from a large file: keyless records go round-robin, across files" {
