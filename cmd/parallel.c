@@ -5,13 +5,9 @@
  * Each thread is a lane.  A lane takes the next piece (under mu), reads it
  * with up to PAR_LOOK bytes after it (the rest of its last record) and
  * the byte before it (to see whether the previous record ended just
- * there) and encodes its records into batches, which it parks in the
- * piece's slot.  turn counts the pieces appended, in order.  A lane that
- * parks the piece whose turn it is, with no lane appending, appends it
- * and every parked piece after it, through the producer; otherwise it
- * goes on to the next piece, and the lane appending will see to the one
- * it parked.  So neither lane waits for the other, unless PAR_WINDOW
- * pieces are taken and not appended (the slots are full).  A lane that
+ * there), encodes its records into batches of its own, and waits for its
+ * turn: turn counts the pieces appended, in order.  Then it appends its
+ * batches through the producer and passes the turn on.  A lane that
  * cannot do its piece lowers stop to it: pieces from stop on are dropped,
  * and the ordinary framing starts where the last appended piece ended
  * (end).
@@ -75,28 +71,21 @@ struct ready {
 	int64_t first;
 };
 
-/* A slot: piece k uses slot k % PAR_WINDOW, from the lane taking it
- * until it is appended or dropped. */
-struct piece {
-	struct ready *ready;    /* the piece's batches, in the order made */
-	size_t nready, rcap;
-	int64_t records;        /* records of the piece */
-	int64_t keyless;        /* round-robin records of the piece */
-	off_t end;              /* where the piece's last record ends */
-	int parked;             /* encoded, waiting to be appended (mu) */
-};
-
 struct par;
 
 struct lane {
 	struct par *pa;
 	struct fill *fill;      /* per partition */
-	struct piece *pc;       /* the piece being encoded */
+	struct ready *ready;    /* the piece's batches, in the order made */
+	size_t nready, rcap;
+	mq_batch **free;        /* empty batches for reuse */
+	size_t nfree, fcap;
 	int mode;               /* of the batches filling: NONE, KEYED or
 	                           ROTATED */
 	int switches;           /* mode changes in the piece */
-	int64_t records;        /* records of the piece so far */
-	int64_t keyless;        /* round-robin records of the piece so far */
+	int64_t records;        /* records of the piece */
+	int64_t keyless;        /* round-robin records of the piece */
+	off_t end;              /* where the piece's last record ends */
 	int64_t now;            /* timestamp of the piece's records */
 	char *buf;              /* the piece's window */
 };
@@ -113,88 +102,60 @@ struct par {
 	size_t next;            /* the next piece to take */
 	size_t turn;            /* pieces appended */
 	size_t stop;            /* the first piece not done here */
-	int appending;          /* a lane is appending parked pieces */
 	off_t end;              /* where the last appended piece ended */
 	int64_t recno;
 	int32_t rr;
 	int rc;                 /* the first failed append, or 0 */
-	mq_batch **pool;        /* empty batches for reuse (mu) */
-	size_t npool, pcap;
-	struct piece slot[PAR_WINDOW];
 	struct lane lane[2];
 	struct worker_user user;
 };
 
-/* Moves partition p's filling batch to the piece's ready list; 0 or -1. */
+/* Moves partition p's filling batch to the ready list; 0 or -1. */
 static int close_fill(struct lane *ln, int32_t p)
 {
 	struct fill *f = &ln->fill[p];
-	struct piece *pc = ln->pc;
 
-	if (pc->nready == pc->rcap) {
-		size_t n = pc->rcap ? pc->rcap * 2 : 16;
-		struct ready *r = realloc(pc->ready, n * sizeof *r);
+	if (ln->nready == ln->rcap) {
+		size_t n = ln->rcap ? ln->rcap * 2 : 16;
+		struct ready *r = realloc(ln->ready, n * sizeof *r);
 		if (!r)
 			return -1;
-		pc->ready = r;
-		pc->rcap = n;
+		ln->ready = r;
+		ln->rcap = n;
 	}
-	pc->ready[pc->nready++] = (struct ready){ f->b, p,
+	ln->ready[ln->nready++] = (struct ready){ f->b, p,
 	    ln->mode == ROTATED, f->first };
 	f->b = NULL;
 	f->count = 0;
 	return 0;
 }
 
-/* Keeps an empty batch for reuse by either lane (frees it if there is no
- * room); under mu. */
-static void put_free(struct par *pa, mq_batch *b)
+/* Keeps an empty batch for reuse (frees it if there is no room). */
+static void put_free(struct lane *ln, mq_batch *b)
 {
-	if (pa->npool == pa->pcap) {
-		size_t n = pa->pcap ? pa->pcap * 2 : 16;
-		mq_batch **f = realloc(pa->pool, n * sizeof *f);
+	if (ln->nfree == ln->fcap) {
+		size_t n = ln->fcap ? ln->fcap * 2 : 16;
+		mq_batch **f = realloc(ln->free, n * sizeof *f);
 		if (!f) {
 			mq_batch_free(b);
 			return;
 		}
-		pa->pool = f;
-		pa->pcap = n;
+		ln->free = f;
+		ln->fcap = n;
 	}
 	mq_batch_reset(b);
-	pa->pool[pa->npool++] = b;
+	ln->free[ln->nfree++] = b;
 }
 
-/* A batch for the lane to fill: a kept one, or a new one; NULL if out of
- * memory. */
-static mq_batch *get_batch(struct lane *ln)
+/* Empties the lane's batches, appended or not. */
+static void drop(struct lane *ln)
 {
-	struct par *pa = ln->pa;
-	mq_batch *b = NULL;
-
-	pthread_mutex_lock(&pa->mu);
-	if (pa->npool)
-		b = pa->pool[--pa->npool];
-	pthread_mutex_unlock(&pa->mu);
-	if (!b && mq_batch_new(pa->pi->pr->compression, &b) < 0)
-		return NULL;
-	return b;
-}
-
-/* Empties piece pc's batches, appended or not; under mu. */
-static void drop_piece(struct par *pa, struct piece *pc)
-{
-	for (size_t i = 0; i < pc->nready; i++)
-		put_free(pa, pc->ready[i].b);
-	pc->nready = 0;
-	pc->parked = 0;
-}
-
-/* Empties the lane's batches filling; under mu. */
-static void drop_fills(struct lane *ln)
-{
+	for (size_t i = 0; i < ln->nready; i++)
+		put_free(ln, ln->ready[i].b);
+	ln->nready = 0;
 	for (int32_t p = 0; p < ln->pa->nparts; p++) {
 		if (ln->fill[p].b)
-			put_free(ln->pa, ln->fill[p].b);
+			put_free(ln, ln->fill[p].b);
 		ln->fill[p].b = NULL;
 		ln->fill[p].count = 0;
 	}
@@ -251,7 +212,9 @@ static int add_record(struct lane *ln, const char *s, size_t len)
 	if (f->count && f->est + add > pa->cap && close_fill(ln, p) < 0)
 		return 0;
 	if (!f->b) {
-		if (!(f->b = get_batch(ln)))
+		if (ln->nfree)
+			f->b = ln->free[--ln->nfree];
+		else if (mq_batch_new(pa->pi->pr->compression, &f->b) < 0)
 			return 0;
 		f->first = ln->records;
 		f->est = PR_BATCH_OVERHEAD;
@@ -352,7 +315,7 @@ static int frame_piece(struct lane *ln, off_t ws, off_t b1, off_t we,
 		started = 1;
 		s = scan = e + 1;
 	}
-	ln->pc->end = ws + (off_t)(base + s);
+	ln->end = ws + (off_t)(base + s);
 	return 1;
 }
 
@@ -371,23 +334,21 @@ static int encode(struct lane *ln, size_t k)
 		if (ln->fill[p].count && close_fill(ln, p) < 0)
 			ok = 0;
 	/* Compressed here, by both lanes at once, not in the turn. */
-	for (size_t i = 0; ok && i < ln->pc->nready; i++)
-		if (mq_batch_compress(ln->pc->ready[i].b) < 0)
+	for (size_t i = 0; ok && i < ln->nready; i++)
+		if (mq_batch_compress(ln->ready[i].b) < 0)
 			ok = 0;
-	ln->pc->records = ln->records;
-	ln->pc->keyless = ln->keyless;
 	return ok;
 }
 
-/* Appends piece pc's batches, records numbered after recno and
- * round-robin partitions moved by rr; the turn is pc's. */
-static int append_piece(struct par *pa, const struct piece *pc,
-                        int64_t recno, int32_t rr)
+/* Appends the lane's ready batches, records numbered after recno and
+ * round-robin partitions moved by rr; the turn is the lane's. */
+static int append_ready(struct lane *ln, int64_t recno, int32_t rr)
 {
+	struct par *pa = ln->pa;
 	struct producer *pr = pa->pi->pr;
 
-	for (size_t i = 0; i < pc->nready; i++) {
-		const struct ready *r = &pc->ready[i];
+	for (size_t i = 0; i < ln->nready; i++) {
+		struct ready *r = &ln->ready[i];
 		int32_t p = r->rotated ? (r->p + rr) % pa->nparts : r->p;
 		int rc = producer_append(pr, p, r->b, NULL);
 
@@ -402,47 +363,15 @@ static int append_piece(struct par *pa, const struct piece *pc,
 	return 0;
 }
 
-/* Appends the parked pieces from the turn on, in order, until one is not
- * parked; under mu, which it lets go while appending. */
-static void append_parked(struct par *pa)
-{
-	pa->appending = 1;
-	while (pa->turn < pa->stop && !pa->rc &&
-	       pa->slot[pa->turn % PAR_WINDOW].parked) {
-		struct piece *pc = &pa->slot[pa->turn % PAR_WINDOW];
-		int64_t recno = pa->recno;
-		int32_t rr = pa->rr;
-		int rc;
-
-		pthread_mutex_unlock(&pa->mu);
-		rc = append_piece(pa, pc, recno, rr);
-		pthread_mutex_lock(&pa->mu);
-		if (rc < 0) {
-			pa->rc = rc;
-		} else {
-			pa->recno += pc->records;
-			pa->rr = (int32_t)((rr + pc->keyless) % pa->nparts);
-			pa->end = pc->end;
-			pa->turn++;
-		}
-		drop_piece(pa, pc);
-		pthread_cond_broadcast(&pa->cv);
-	}
-	pa->appending = 0;
-}
-
-/* Takes the next piece, encodes it and parks it, appending what is parked
- * if it is the turn of this piece; 0 if no piece was left to take. */
+/* Takes the next piece, encodes it and appends it in its turn; 0 if no
+ * piece was left to take. */
 static int lane_step(struct lane *ln)
 {
 	struct par *pa = ln->pa;
 	size_t k;
-	int ok;
+	int ok, rc;
 
 	pthread_mutex_lock(&pa->mu);
-	while (pa->next < pa->npieces && pa->next < pa->stop && !pa->rc &&
-	       pa->next - pa->turn >= PAR_WINDOW)
-		pthread_cond_wait(&pa->cv, &pa->mu);
 	if (pa->next >= pa->npieces || pa->next >= pa->stop || pa->rc) {
 		pthread_mutex_unlock(&pa->mu);
 		return 0;
@@ -452,26 +381,37 @@ static int lane_step(struct lane *ln)
 	ln->now = wall_ms();
 	pthread_mutex_unlock(&pa->mu);
 
-	/* Slot k % PAR_WINDOW is free: piece k - PAR_WINDOW is appended. */
-	ln->pc = &pa->slot[k % PAR_WINDOW];
 	ln->mode = NONE;
 	ln->switches = 0;
 	ln->records = ln->keyless = 0;
 	ok = encode(ln, k);
 
 	pthread_mutex_lock(&pa->mu);
-	drop_fills(ln);
-	if (!ok || k >= pa->stop || pa->rc) {
-		if (!ok && k < pa->stop)
-			pa->stop = k;
-		drop_piece(pa, ln->pc);
+	if (!ok && k < pa->stop) {
+		pa->stop = k;
 		pthread_cond_broadcast(&pa->cv);
-	} else {
-		ln->pc->parked = 1;
-		if (!pa->appending && pa->turn == k)
-			append_parked(pa);
+	}
+	while (ok && pa->turn != k && k < pa->stop && !pa->rc)
+		pthread_cond_wait(&pa->cv, &pa->mu);
+	if (ok && k < pa->stop && !pa->rc) {
+		int64_t recno = pa->recno;
+		int32_t rr = pa->rr;
+
+		pthread_mutex_unlock(&pa->mu);
+		rc = append_ready(ln, recno, rr);
+		pthread_mutex_lock(&pa->mu);
+		if (rc < 0) {
+			pa->rc = rc;
+		} else {
+			pa->recno += ln->records;
+			pa->rr = (int32_t)((rr + ln->keyless) % pa->nparts);
+			pa->end = ln->end;
+			pa->turn++;
+		}
+		pthread_cond_broadcast(&pa->cv);
 	}
 	pthread_mutex_unlock(&pa->mu);
+	drop(ln);
 	return 1;
 }
 
@@ -531,24 +471,20 @@ int par_produce(const struct par_input *pi, int fd)
 		worker_kick(pi->worker);
 	while (lane_step(&pa.lane[0]))
 		;
-	/* Waits for the worker's piece: the lane that finishes last appends
-	 * what is parked. */
+	/* Waits for the worker's piece, whose turn comes after ours. */
 	if (added)
 		worker_remove(pi->worker, &pa.user);
 
 	pthread_cond_destroy(&pa.cv);
 	pthread_mutex_destroy(&pa.mu);
-	for (int i = 0; i < PAR_WINDOW; i++) {
-		/* Pieces from stop on, or after a failed append. */
-		drop_piece(&pa, &pa.slot[i]);
-		free(pa.slot[i].ready);
-	}
-	for (size_t j = 0; j < pa.npool; j++)
-		mq_batch_free(pa.pool[j]);
-	free(pa.pool);
 	for (int i = 0; i < 2; i++) {
-		free(pa.lane[i].fill);
-		unmap_buffer(pa.lane[i].buf, BUF_BYTES);
+		struct lane *ln = &pa.lane[i];
+		for (size_t j = 0; j < ln->nfree; j++)
+			mq_batch_free(ln->free[j]);
+		free(ln->free);
+		free(ln->ready);
+		free(ln->fill);
+		unmap_buffer(ln->buf, BUF_BYTES);
 	}
 	*pi->recno = pa.recno;
 	*pi->next_rr = pa.rr;

@@ -5,9 +5,9 @@
  * The file is cut into pieces of PAR_PIECE bytes; a record belongs to the
  * piece that holds its first byte.  The caller's thread and the worker
  * thread each take the next piece, read it, cut it into records and encode
- * them into batches, and the batches are appended once every earlier
- * piece is appended: within a partition the records keep the order of
- * the file, as on the one-record-at-a-time path.  Each thread
+ * them into batches of their own, and append those batches once every
+ * earlier piece is appended: within a partition the records keep the
+ * order of the file, as on the one-record-at-a-time path.  Each thread
  * reads only its piece and writes only its batches, so the bytes stay in
  * one CPU's cache from read(2) to write(2).  The pieces are small for the
  * same reason, which makes the batches smaller than --batch-bytes: about
@@ -45,11 +45,6 @@ struct worker;
  * and per read(2) past the end of a piece (the rest of its last record). */
 #define PAR_READ ((size_t)256 << 10)
 #define PAR_TAIL ((size_t)4 << 10)
-/* Pieces taken and not yet appended, at most: a lane that finishes a
- * piece before the pieces ahead of it are appended parks its batches and
- * goes on, up to this many; so a slower CPU does not hold the other back
- * at every piece.  Each parked piece holds about PAR_PIECE of batches. */
-#define PAR_WINDOW 4
 /* Partitions above which batches of a piece would be too small. */
 #define PAR_PARTS 8
 /* Smaller --batch-bytes would make too many batches per piece, each held
