@@ -80,6 +80,19 @@ void mq_batch_reset(mq_batch *b)
 	b->base_timestamp = b->max_timestamp = -1;
 }
 
+int mq_batch_reserve(mq_batch *b, size_t bytes)
+{
+	size_t header = b->records.len ? 0 : MQ_BATCH_HEADER;
+
+	if (bytes > SIZE_MAX - header)
+		return mq_fail(MQ_ENOMEM, "cannot reserve %zu bytes", bytes);
+	int rc = mq_buf_reserve(&b->records, header + bytes);
+	if (rc == MQ_OK)
+		mq_populate(b->records.data + b->records.len,
+		            b->records.cap - b->records.len);
+	return rc;
+}
+
 size_t mq_batch_count(const mq_batch *b)
 {
 	return (size_t)b->count;

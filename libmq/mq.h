@@ -320,6 +320,16 @@ int mq_batch_compress(mq_batch *b);
 void mq_batch_reset(mq_batch *b);
 
 /*
+ * mq_batch_reserve makes room in the batch for bytes more bytes of
+ * encoded records (what mq_batch_bytes counts), so that adding them does
+ * not allocate, and touches that memory now: a producer that knows how
+ * large its batches grow pays for the memory once, before it fills them,
+ * instead of in steps as they grow.  The room stays across
+ * mq_batch_reset.  Returns MQ_OK, or MQ_ENOMEM with the batch unchanged.
+ */
+int mq_batch_reserve(mq_batch *b, size_t bytes);
+
+/*
  * mq_append writes batch b to partition P of topic t as one RecordBatch and
  * stores the offset of its first record in *base_offset (may be NULL).  The
  * batch is encoded (and compressed) before the partition lock is taken; the

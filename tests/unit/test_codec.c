@@ -455,6 +455,51 @@ test_add_kv(void **state)
 	mq_batch_free(b);
 }
 
+/* Records within the reserved room are added without moving the buffer,
+ * which mq_batch_reset keeps; a reservation that cannot be met fails and
+ * changes nothing. */
+static void
+test_reserve(void **state)
+{
+	static char v[1000];
+	mq_batch *b;
+
+	assert_int_equal(mq_batch_new(MQ_COMPRESSION_NONE, &b), 0);
+	assert_int_equal(mq_batch_reserve(b, 100000), MQ_OK);
+	const uint8_t *data = b->records.data;
+	size_t cap = b->records.cap;
+	assert_true(cap >= MQ_BATCH_HEADER + 100000);
+	for (int round = 0; round < 2; round++) {
+		while (mq_batch_bytes(b) + sizeof v + 32 <= MQ_BATCH_HEADER + 100000)
+			assert_int_equal(mq_batch_add_kv(b, "k", 1, v, sizeof v,
+			                                 1), 0);
+		assert_true(mq_batch_count(b) >= 95);
+		assert_ptr_equal(b->records.data, data);
+		mq_batch_reset(b);
+		assert_ptr_equal(b->records.data, data);
+		assert_int_equal(b->records.cap, cap);
+	}
+
+	/* Room for more on a batch that holds records already. */
+	assert_int_equal(mq_batch_add_kv(b, "k", 1, v, sizeof v, 1), 0);
+	size_t before = mq_batch_bytes(b);
+	assert_int_equal(mq_batch_reserve(b, 4 * cap), MQ_OK);
+	data = b->records.data;
+	while (mq_batch_bytes(b) + sizeof v + 32 <= before + 4 * cap)
+		assert_int_equal(mq_batch_add_kv(b, "k", 1, v, sizeof v, 1), 0);
+	assert_ptr_equal(b->records.data, data);
+
+	/* Too much: MQ_ENOMEM, and the records stay. */
+	size_t n = mq_batch_count(b), bytes = mq_batch_bytes(b);
+	assert_int_equal(mq_batch_reserve(b, SIZE_MAX), MQ_ENOMEM);
+	assert_int_equal(mq_batch_reserve(b, SIZE_MAX - MQ_BATCH_HEADER),
+	                 MQ_ENOMEM);
+	assert_int_equal(mq_batch_count(b), n);
+	assert_int_equal(mq_batch_bytes(b), bytes);
+	assert_ptr_equal(b->records.data, data);
+	mq_batch_free(b);
+}
+
 /* Every bit of 21..end is covered by the CRC; 0..20 are not. */
 static void
 test_crc_coverage(void **state)
@@ -895,6 +940,7 @@ main(void)
 		cmocka_unit_test(test_negative_deltas),
 		cmocka_unit_test(test_plain_bytes),
 		cmocka_unit_test(test_add_kv),
+		cmocka_unit_test(test_reserve),
 		cmocka_unit_test(test_crc_coverage),
 		cmocka_unit_test(test_parse_header),
 		cmocka_unit_test(test_unsupported_codec),
