@@ -6,7 +6,8 @@
  * its partition and handed to the producer (producer.c), which batches per
  * partition and appends in the worker thread (worker.c), which also reads
  * large files ahead.  A large regular file goes to parallel.c first, which
- * encodes it on both threads as far as it can.
+ * encodes it on two threads (the tool's and one of its own) as far as it
+ * can.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -325,7 +326,6 @@ static void produce_input(struct input *in)
 			.pr = &pr, .rf = &rf, .delim = fr.delim[0],
 			.partition = opt_partition, .max_bytes = max_bytes,
 			.recno = &fr.recno, .next_rr = &next_rr,
-			.worker = worker,
 		};
 		int rc = par_produce(&pi, in->fd);
 		if (rc < 0)

@@ -30,6 +30,7 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,7 +39,6 @@
 
 #include "parallel.h"
 #include "tool.h"
-#include "worker.h"
 
 /* A lane's buffer: a piece, the look-ahead and the byte before. */
 #define BUF_BYTES ((size_t)(PAR_PIECE + PAR_LOOK + 1))
@@ -107,7 +107,6 @@ struct par {
 	int32_t rr;
 	int rc;                 /* the first failed append, or 0 */
 	struct lane lane[2];
-	struct worker_user user;
 };
 
 /* Moves partition p's filling batch to the ready list; 0 or -1. */
@@ -441,12 +440,33 @@ static int lane_step(struct lane *ln)
 	return 1;
 }
 
-/* The worker's step. */
-static int par_step(void *arg)
+/* The second lane's thread. */
+static void *lane_main(void *arg)
 {
 	struct par *pa = arg;
 
-	return lane_step(&pa->lane[1]);
+	while (lane_step(&pa->lane[1]))
+		;
+	return NULL;
+}
+
+/*
+ * Starts the second lane's thread, with every signal blocked in it so
+ * that signals reach the caller's thread; 0, or -1 if it cannot.  A new
+ * thread rather than mq-produce's worker, which sleeps meanwhile: the
+ * kernel puts a new thread on an idle CPU, while the worker, woken, often
+ * stayed a few milliseconds on the CPU of the thread that woke it.
+ */
+static int start_lane(struct par *pa, pthread_t *th)
+{
+	sigset_t all, old;
+	int rc;
+
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	rc = pthread_create(th, NULL, lane_main, pa);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return rc == 0 ? 0 : -1;
 }
 
 /* par_produce: see parallel.h. */
@@ -455,10 +475,11 @@ int par_produce(const struct par_input *pi, int fd)
 	struct producer *pr = pi->pr;
 	struct par pa;
 	struct stat st;
+	pthread_t th;
 	off_t from;
-	int rc, added;
+	int rc;
 
-	if (!pi->worker || pr->offsets || pi->partition >= pr->nparts ||
+	if (pr->offsets || pi->partition >= pr->nparts ||
 	    (pi->partition < 0 && pr->nparts > PAR_PARTS) ||
 	    pr->batch_cap < PAR_MIN_BATCH ||
 	    fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) ||
@@ -491,15 +512,12 @@ int par_produce(const struct par_input *pi, int fd)
 	pthread_mutex_init(&pa.mu, NULL);
 	pthread_cond_init(&pa.cv, NULL);
 
-	pa.user = (struct worker_user){ par_step, &pa };
-	added = worker_add(pi->worker, &pa.user) == 0;
-	if (added)
-		worker_kick(pi->worker);
-	while (lane_step(&pa.lane[0]))
-		;
-	/* Waits for the worker's piece, whose turn comes after ours. */
-	if (added)
-		worker_remove(pi->worker, &pa.user);
+	if (start_lane(&pa, &th) == 0) {
+		while (lane_step(&pa.lane[0]))
+			;
+		/* Its last piece's turn comes after ours. */
+		pthread_join(th, NULL);
+	}
 
 	pthread_cond_destroy(&pa.cv);
 	pthread_mutex_destroy(&pa.mu);

@@ -3,8 +3,9 @@
  * mq-produce.
  *
  * The file is cut into pieces of PAR_PIECE bytes; a record belongs to the
- * piece that holds its first byte.  The caller's thread and the worker
- * thread each take the next piece, read it, cut it into records and encode
+ * piece that holds its first byte.  The caller's thread and a thread
+ * started for the file (mq-produce's worker sleeps meanwhile) each take
+ * the next piece, read it, cut it into records and encode
  * them into batches of their own, and append those batches once every
  * earlier piece is appended: within a partition the records keep the
  * order of the file, as on the one-record-at-a-time path.  Each thread
@@ -34,8 +35,6 @@
 #include "producer.h"
 #include "rawrec.h"
 
-struct worker;
-
 /* Bytes per piece, and how far past its end a piece's last record may
  * run.  Less than PAR_MIN pieces are not worth the threads. */
 #define PAR_PIECE ((off_t)1 << 20)
@@ -59,7 +58,6 @@ struct par_input {
 	int64_t max_bytes;      /* max.message.bytes of the topic */
 	int64_t *recno;         /* records so far, advanced */
 	int32_t *next_rr;       /* round-robin partition, advanced */
-	struct worker *worker;  /* the second thread, or NULL: nothing to do */
 };
 
 /*
@@ -67,8 +65,8 @@ struct par_input {
  * as the parallel path goes, and leaves the offset after the last record
  * it appended (where the ordinary framing must go on).  First it flushes
  * the producer.  It does nothing and returns 0 when fd is not a regular
- * file of at least PAR_MIN pieces past its offset, when there is no
- * worker, with offsets to print, with more than PAR_PARTS partitions and
+ * file of at least PAR_MIN pieces past its offset, when no thread can be
+ * started (after the flush), with offsets to print, with more than PAR_PARTS partitions and
  * no -p, or with batches under PAR_MIN_BATCH bytes.  Returns 0, or the
  * MQ_E* code of a failed append or flush with pr->errmsg (and
  * pr->failed_recno for MQ_ETOOBIG) set as producer_flush sets them.

@@ -1,12 +1,12 @@
 /*
  * worker.h - mq-produce's one background thread: it reads the input ahead
- * (readahead.c), appends batches (producer_writer.c), and encodes and
- * appends pieces of a large file alongside the tool's own thread
- * (parallel.c).
+ * (readahead.c) and appends batches (producer_writer.c).  (A large file
+ * encoded on two threads, parallel.c, has a thread of its own while the
+ * worker has nothing to do.)
  *
  * Each user registers a step function that does one unit of work (read
- * one piece, append one batch, do one piece of the file) and returns 1,
- * or returns 0 when it has nothing to do now.  The thread calls the steps
+ * one piece, append one batch) and returns 1, or returns 0 when it has
+ * nothing to do now.  The thread calls the steps
  * in turn and sleeps when none had work, until a user calls
  * worker_kick().  One thread for all of it instead of a thread each: on a
  * machine with two CPUs the tool's own thread then keeps one CPU to
@@ -16,7 +16,7 @@
 #define MQ_WORKER_H
 
 /* Users one worker can serve at a time. */
-#define WORKER_USERS 3
+#define WORKER_USERS 2
 
 struct worker;
 
