@@ -95,6 +95,8 @@ struct par {
 	int fd;
 	off_t from, size;       /* the bytes to do */
 	size_t npieces;
+	size_t nwhole;          /* pieces of PAR_PIECE bytes, before the
+	                           last PAR_END bytes or more */
 	int32_t nparts;
 	size_t cap;             /* batch bytes */
 	pthread_mutex_t mu;
@@ -344,16 +346,44 @@ static int frame_piece(struct lane *ln, off_t ws, off_t b1, off_t we,
 	return 1;
 }
 
+/* Cuts the bytes to do into pieces (sets npieces and nwhole). */
+static void cut(struct par *pa)
+{
+	off_t n = pa->size - pa->from;
+
+	pa->nwhole = n > PAR_END ? (size_t)((n - PAR_END) / PAR_PIECE) : 0;
+	n -= (off_t)pa->nwhole * PAR_PIECE;
+	pa->npieces = pa->nwhole + (size_t)(n / PAR_END_PIECE);
+}
+
+/* Where piece k starts and ends: PAR_PIECE bytes, but PAR_END_PIECE in
+ * the last PAR_END bytes or more, so that both lanes finish at about the
+ * same time.  The last piece runs to the end of the file. */
+static void span(const struct par *pa, size_t k, off_t *b0, off_t *b1)
+{
+	off_t tail = pa->from + (off_t)pa->nwhole * PAR_PIECE;
+
+	if (k < pa->nwhole) {
+		*b0 = pa->from + (off_t)k * PAR_PIECE;
+		*b1 = *b0 + PAR_PIECE;
+	} else {
+		*b0 = tail + (off_t)(k - pa->nwhole) * PAR_END_PIECE;
+		*b1 = *b0 + PAR_END_PIECE;
+	}
+	if (k + 1 == pa->npieces)
+		*b1 = pa->size;
+}
+
 /* Encodes piece k into the lane's ready list; 0 if this path cannot take
  * it. */
 static int encode(struct lane *ln, size_t k)
 {
 	struct par *pa = ln->pa;
-	off_t b0 = pa->from + (off_t)k * PAR_PIECE;
-	off_t b1 = k + 1 == pa->npieces ? pa->size : b0 + PAR_PIECE;
-	off_t we = pa->size - b1 > PAR_LOOK ? b1 + PAR_LOOK : pa->size;
+	off_t b0, b1, we;
 	int ok;
 
+	span(pa, k, &b0, &b1);
+	we = pa->size - b1 > PAR_LOOK ? b1 + PAR_LOOK : pa->size;
 	ok = frame_piece(ln, k ? b0 - 1 : b0, b1, we, k > 0);
 	for (int32_t p = 0; ok && p < pa->nparts; p++)
 		if (ln->fill[p].count && close_fill(ln, p) < 0)
@@ -440,6 +470,18 @@ static int lane_step(struct lane *ln)
 	return 1;
 }
 
+/* Frees what the lane holds, in its own thread: unmapping the memory it
+ * touched takes a while, better spent while the other lane still works. */
+static void free_lane(struct lane *ln)
+{
+	for (size_t j = 0; j < ln->nfree; j++)
+		mq_batch_free(ln->free[j]);
+	free(ln->free);
+	free(ln->ready);
+	free(ln->fill);
+	unmap_buffer(ln->buf, BUF_BYTES);
+}
+
 /* The second lane's thread. */
 static void *lane_main(void *arg)
 {
@@ -447,6 +489,7 @@ static void *lane_main(void *arg)
 
 	while (lane_step(&pa->lane[1]))
 		;
+	free_lane(&pa->lane[1]);
 	return NULL;
 }
 
@@ -477,7 +520,7 @@ int par_produce(const struct par_input *pi, int fd)
 	struct stat st;
 	pthread_t th;
 	off_t from;
-	int rc;
+	int rc, started;
 
 	if (pr->offsets || pi->partition >= pr->nparts ||
 	    (pi->partition < 0 && pr->nparts > PAR_PARTS) ||
@@ -495,7 +538,7 @@ int par_produce(const struct par_input *pi, int fd)
 	pa.fd = fd;
 	pa.from = pa.end = from;
 	pa.size = st.st_size;
-	pa.npieces = (size_t)((pa.size - from) / PAR_PIECE);
+	cut(&pa);
 	pa.nparts = pr->nparts;
 	pa.cap = pr->batch_cap;
 	pa.stop = SIZE_MAX;
@@ -512,7 +555,8 @@ int par_produce(const struct par_input *pi, int fd)
 	pthread_mutex_init(&pa.mu, NULL);
 	pthread_cond_init(&pa.cv, NULL);
 
-	if (start_lane(&pa, &th) == 0) {
+	started = start_lane(&pa, &th) == 0;
+	if (started) {
 		while (lane_step(&pa.lane[0]))
 			;
 		/* Its last piece's turn comes after ours. */
@@ -521,15 +565,9 @@ int par_produce(const struct par_input *pi, int fd)
 
 	pthread_cond_destroy(&pa.cv);
 	pthread_mutex_destroy(&pa.mu);
-	for (int i = 0; i < 2; i++) {
-		struct lane *ln = &pa.lane[i];
-		for (size_t j = 0; j < ln->nfree; j++)
-			mq_batch_free(ln->free[j]);
-		free(ln->free);
-		free(ln->ready);
-		free(ln->fill);
-		unmap_buffer(ln->buf, BUF_BYTES);
-	}
+	free_lane(&pa.lane[0]);
+	if (!started)
+		free_lane(&pa.lane[1]);
 	*pi->recno = pa.recno;
 	*pi->next_rr = pa.rr;
 	if (lseek(fd, pa.end, SEEK_SET) < 0 && !pa.rc) {

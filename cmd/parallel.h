@@ -2,12 +2,12 @@
  * parallel.h - producing a large regular file on two threads, for
  * mq-produce.
  *
- * The file is cut into pieces of PAR_PIECE bytes; a record belongs to the
- * piece that holds its first byte.  The caller's thread and a thread
- * started for the file (mq-produce's worker sleeps meanwhile) each take
- * the next piece, read it, cut it into records and encode
- * them into batches of their own, and append those batches once every
- * earlier piece is appended: within a partition the records keep the
+ * The file is cut into pieces of PAR_PIECE bytes (PAR_END_PIECE at its
+ * end); a record belongs to the piece that holds its first byte.  The
+ * caller's thread and a thread started for the file (mq-produce's worker
+ * sleeps meanwhile) each take the next piece, read it, cut it into
+ * records and encode them into batches of their own, and append those
+ * batches once every earlier piece is appended: within a partition the records keep the
  * order of the file, as on the one-record-at-a-time path.  Each thread
  * reads only its piece and writes only its batches, so the bytes stay in
  * one CPU's cache from read(2) to write(2).  The pieces are small for the
@@ -40,6 +40,11 @@
 #define PAR_PIECE ((off_t)1 << 20)
 #define PAR_LOOK ((off_t)1 << 20)
 #define PAR_MIN 4
+/* The last PAR_END bytes or more are cut into pieces of PAR_END_PIECE, so
+ * that the lane that takes the last piece does not finish long after the
+ * other. */
+#define PAR_END ((off_t)2 << 20)
+#define PAR_END_PIECE ((off_t)256 << 10)
 /* Bytes per read(2), small enough to stay in the cache until encoded,
  * and per read(2) past the end of a piece (the rest of its last record). */
 #define PAR_READ ((size_t)256 << 10)
