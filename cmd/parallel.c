@@ -88,6 +88,7 @@ struct lane {
 	off_t end;              /* where the piece's last record ends */
 	int64_t now;            /* timestamp of the piece's records */
 	char *buf;              /* the piece's window */
+	size_t made;            /* batches made (new_batch) */
 };
 
 struct par {
@@ -176,17 +177,22 @@ static int switch_mode(struct lane *ln, int mode)
 }
 
 /*
- * A new batch, with room for what a piece gives a partition: the piece
- * spread over the partitions (all of it with -p), a quarter more for the
- * spread's unevenness, at most the batch size.  Grown in steps instead,
- * the buffer would be copied each time into memory first touched by the
- * copy, at a page fault a page (13 us each on some virtual machines).
+ * A new batch for the lane.  The first of each partition (one with -p)
+ * gets room for what a piece gives a partition: the piece spread over
+ * the partitions, a quarter more for the spread's unevenness, at most the
+ * batch size.  Grown in steps instead, the buffer would be copied each
+ * time into memory first touched by the copy, at a page fault a page
+ * (13 us each on some virtual machines).  Batches beyond those (a piece
+ * that goes from records with a key to records without one and back
+ * closes every batch filling) grow as they fill: they are kept for reuse
+ * until the file is done, and a room each would add up to far too much.
  * NULL if out of memory.
  */
-static mq_batch *new_batch(const struct par *pa)
+static mq_batch *new_batch(struct lane *ln)
 {
-	size_t room = (size_t)PAR_PIECE /
-	    (size_t)(pa->pi->partition >= 0 ? 1 : pa->nparts);
+	const struct par *pa = ln->pa;
+	size_t shares = (size_t)(pa->pi->partition >= 0 ? 1 : pa->nparts);
+	size_t room = (size_t)PAR_PIECE / shares;
 	mq_batch *b;
 
 	room += room / 4;
@@ -194,7 +200,7 @@ static mq_batch *new_batch(const struct par *pa)
 		room = pa->cap;
 	if (mq_batch_new(pa->pi->pr->compression, &b) < 0)
 		return NULL;
-	if (mq_batch_reserve(b, room) < 0) {
+	if (ln->made++ < shares && mq_batch_reserve(b, room) < 0) {
 		mq_batch_free(b);
 		return NULL;
 	}
@@ -241,7 +247,7 @@ static int add_record(struct lane *ln, const char *s, size_t len)
 	if (!f->b) {
 		if (ln->nfree)
 			f->b = ln->free[--ln->nfree];
-		else if (!(f->b = new_batch(pa)))
+		else if (!(f->b = new_batch(ln)))
 			return 0;
 		f->first = ln->records;
 		f->est = PR_BATCH_OVERHEAD;
