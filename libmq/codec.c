@@ -82,11 +82,15 @@ void mq_batch_reset(mq_batch *b)
 
 int mq_batch_reserve(mq_batch *b, size_t bytes)
 {
-	size_t header = b->records.len ? 0 : MQ_BATCH_HEADER;
+	/* An add wants MQ_VARINT_MAX bytes more than the record takes (its
+	 * length is written before it is known how long it is). */
+	size_t slack = (b->records.len ? 0 : MQ_BATCH_HEADER) + MQ_VARINT_MAX;
 
-	if (bytes > SIZE_MAX - header)
+	if (bytes > SIZE_MAX - slack)
 		return mq_fail(MQ_ENOMEM, "cannot reserve %zu bytes", bytes);
-	int rc = mq_buf_reserve(&b->records, header + bytes);
+	int rc = mq_buf_reserve(&b->records, slack + bytes);
+	/* mq_buf_reserve touches only what it adds, and only from
+	 * MQ_POPULATE_MIN on; pages already there cost only the walk. */
 	if (rc == MQ_OK)
 		mq_populate(b->records.data + b->records.len,
 		            b->records.cap - b->records.len);

@@ -321,10 +321,11 @@ void mq_batch_reset(mq_batch *b);
 
 /*
  * mq_batch_reserve makes room in the batch for bytes more bytes of
- * encoded records (what mq_batch_bytes counts), so that adding them does
- * not allocate, and touches that memory now: a producer that knows how
- * large its batches grow pays for the memory once, before it fills them,
- * instead of in steps as they grow.  The room stays across
+ * encoded records (as mq_batch_bytes counts them), so that adding them
+ * does not allocate, and has the kernel back that memory with pages now
+ * (Linux 5.14 and later; before, as it is first written): a producer that
+ * knows how large its batches grow pays for the memory once, before it
+ * fills them, instead of in steps as they grow.  The room stays across
  * mq_batch_reset.  Returns MQ_OK, or MQ_ENOMEM with the batch unchanged.
  */
 int mq_batch_reserve(mq_batch *b, size_t bytes);

@@ -455,49 +455,82 @@ test_add_kv(void **state)
 	mq_batch_free(b);
 }
 
+/* Bytes a record of "k" and vl value bytes adds to a batch, while the
+ * batch holds under 64 records (its offset delta takes one byte). */
+static size_t
+kv_size(ssize_t vl)
+{
+	static char v[4000];
+	mq_record r = { .key = "k", .key_len = 1, .value = v, .value_len = vl };
+
+	return mq_record_bytes(&r) - MQ_BATCH_HEADER;
+}
+
+/*
+ * fill_to adds records to b until its size is exactly limit (values of up
+ * to 4000 bytes, then one that fits the rest), checking after each add
+ * that the buffer did not move.
+ */
+static void
+fill_to(mq_batch *b, size_t limit)
+{
+	static char v[4000];
+	const uint8_t *data = b->records.data;
+
+	while (mq_batch_bytes(b) < limit) {
+		size_t room = limit - mq_batch_bytes(b);
+		ssize_t vl = room > sizeof v ? (ssize_t)sizeof v : (ssize_t)room;
+
+		/* The longest value that fits and leaves room for another
+		 * record, or none. */
+		while (vl > 0 && (kv_size(vl) > room ||
+		       (kv_size(vl) < room && room - kv_size(vl) < kv_size(0))))
+			vl--;
+		assert_true(mq_batch_count(b) < 64);
+		assert_int_equal(mq_batch_add_kv(b, "k", 1, v, vl, 1), 0);
+		assert_ptr_equal(b->records.data, data);
+	}
+	assert_int_equal(mq_batch_bytes(b), limit);
+}
+
 /* Records within the reserved room are added without moving the buffer,
  * which mq_batch_reset keeps; a reservation that cannot be met fails and
  * changes nothing. */
 static void
 test_reserve(void **state)
 {
-	static char v[1000];
+	/* 8131: the room and the header are 8192 bytes, a power of two,
+	 * which is what the buffer grows by. */
+	static const size_t rooms[] = { 100, 8131, 30000 };
 	mq_batch *b;
 
-	assert_int_equal(mq_batch_new(MQ_COMPRESSION_NONE, &b), 0);
-	assert_int_equal(mq_batch_reserve(b, 100000), MQ_OK);
-	const uint8_t *data = b->records.data;
-	size_t cap = b->records.cap;
-	assert_true(cap >= MQ_BATCH_HEADER + 100000);
-	for (int round = 0; round < 2; round++) {
-		while (mq_batch_bytes(b) + sizeof v + 32 <= MQ_BATCH_HEADER + 100000)
-			assert_int_equal(mq_batch_add_kv(b, "k", 1, v, sizeof v,
-			                                 1), 0);
-		assert_true(mq_batch_count(b) >= 95);
+	for (size_t i = 0; i < sizeof rooms / sizeof rooms[0]; i++) {
+		assert_int_equal(mq_batch_new(MQ_COMPRESSION_NONE, &b), 0);
+		assert_int_equal(mq_batch_reserve(b, rooms[i]), MQ_OK);
+		const uint8_t *data = b->records.data;
+		size_t cap = b->records.cap;
+		for (int round = 0; round < 2; round++) {
+			fill_to(b, MQ_BATCH_HEADER + rooms[i]);
+			mq_batch_reset(b);
+			assert_ptr_equal(b->records.data, data);
+			assert_int_equal(b->records.cap, cap);
+		}
+		/* Room for more on a batch that holds records already. */
+		assert_int_equal(mq_batch_add_kv(b, "k", 1, "v", 1, 1), 0);
+		size_t before = mq_batch_bytes(b);
+		assert_int_equal(mq_batch_reserve(b, 2 * cap), MQ_OK);
+		fill_to(b, before + 2 * cap);
+
+		/* Too much: MQ_ENOMEM, and the records stay. */
+		size_t n = mq_batch_count(b), bytes = mq_batch_bytes(b);
+		data = b->records.data;
+		assert_int_equal(mq_batch_reserve(b, SIZE_MAX), MQ_ENOMEM);
+		assert_int_equal(mq_batch_reserve(b, SIZE_MAX - 70), MQ_ENOMEM);
+		assert_int_equal(mq_batch_count(b), n);
+		assert_int_equal(mq_batch_bytes(b), bytes);
 		assert_ptr_equal(b->records.data, data);
-		mq_batch_reset(b);
-		assert_ptr_equal(b->records.data, data);
-		assert_int_equal(b->records.cap, cap);
+		mq_batch_free(b);
 	}
-
-	/* Room for more on a batch that holds records already. */
-	assert_int_equal(mq_batch_add_kv(b, "k", 1, v, sizeof v, 1), 0);
-	size_t before = mq_batch_bytes(b);
-	assert_int_equal(mq_batch_reserve(b, 4 * cap), MQ_OK);
-	data = b->records.data;
-	while (mq_batch_bytes(b) + sizeof v + 32 <= before + 4 * cap)
-		assert_int_equal(mq_batch_add_kv(b, "k", 1, v, sizeof v, 1), 0);
-	assert_ptr_equal(b->records.data, data);
-
-	/* Too much: MQ_ENOMEM, and the records stay. */
-	size_t n = mq_batch_count(b), bytes = mq_batch_bytes(b);
-	assert_int_equal(mq_batch_reserve(b, SIZE_MAX), MQ_ENOMEM);
-	assert_int_equal(mq_batch_reserve(b, SIZE_MAX - MQ_BATCH_HEADER),
-	                 MQ_ENOMEM);
-	assert_int_equal(mq_batch_count(b), n);
-	assert_int_equal(mq_batch_bytes(b), bytes);
-	assert_ptr_equal(b->records.data, data);
-	mq_batch_free(b);
 }
 
 /* Every bit of 21..end is covered by the CRC; 0..20 are not. */
