@@ -7,12 +7,13 @@
  * caller's thread and a thread started for the file (mq-produce's worker
  * sleeps meanwhile) each take the next piece, read it, cut it into
  * records and encode them into batches of their own, and append those
- * batches once every earlier piece is appended: within a partition the records keep the
- * order of the file, as on the one-record-at-a-time path.  Each thread
- * reads only its piece and writes only its batches, so the bytes stay in
- * one CPU's cache from read(2) to write(2).  The pieces are small for the
- * same reason, which makes the batches smaller than --batch-bytes: about
- * PAR_PIECE divided by the partitions the piece's records go to.
+ * batches once every earlier piece is appended: within a partition the
+ * records keep the order of the file, as on the one-record-at-a-time
+ * path.  Each thread reads only its piece and writes only its batches, so
+ * the bytes stay in one CPU's cache from read(2) to write(2).  The pieces
+ * are small for the same reason, which makes the batches smaller than
+ * --batch-bytes: about the piece's size divided by the partitions its
+ * records go to.
  *
  * Only the common case runs here: records ending in a one-byte delimiter,
  * no --print-offsets, at most PAR_PARTS partitions (or all records to
@@ -36,7 +37,8 @@
 #include "rawrec.h"
 
 /* Bytes per piece, and how far past its end a piece's last record may
- * run.  Less than PAR_MIN pieces are not worth the threads. */
+ * run.  Less than PAR_MIN times PAR_PIECE bytes are not worth the
+ * threads. */
 #define PAR_PIECE ((off_t)1 << 20)
 #define PAR_LOOK ((off_t)1 << 20)
 #define PAR_MIN 4
@@ -70,9 +72,10 @@ struct par_input {
  * as the parallel path goes, and leaves the offset after the last record
  * it appended (where the ordinary framing must go on).  First it flushes
  * the producer.  It does nothing and returns 0 when fd is not a regular
- * file of at least PAR_MIN pieces past its offset, when no thread can be
- * started (after the flush), with offsets to print, with more than PAR_PARTS partitions and
- * no -p, or with batches under PAR_MIN_BATCH bytes.  Returns 0, or the
+ * file with at least PAR_MIN times PAR_PIECE bytes past its offset, when
+ * no thread can be started (after the flush), with offsets to print, with
+ * more than PAR_PARTS partitions and no -p, or with batches under
+ * PAR_MIN_BATCH bytes.  Returns 0, or the
  * MQ_E* code of a failed append or flush with pr->errmsg (and
  * pr->failed_recno for MQ_ETOOBIG) set as producer_flush sets them.
  */
