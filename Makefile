@@ -38,8 +38,10 @@ TOOLS     = $(patsubst cmd/%.c,$(BUILD)/%,$(wildcard cmd/mq-*.c))
 UNIT_SRC  = $(wildcard tests/unit/test_*.c)
 UNITS     = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 UNIT_HELPERS = $(filter-out tests/unit/test_%.c,$(wildcard tests/unit/*.c))
-# LD_PRELOAD shims the CLI tests use; built without sanitizers.
-SHIMS     = $(patsubst tests/shims/%.c,$(BUILD)/tests/%.so,$(wildcard tests/shims/*.c))
+# LD_PRELOAD shims and helper programs the CLI tests use; built without
+# sanitizers.
+SHIMS     = $(patsubst tests/shims/%.c,$(BUILD)/tests/%.so,$(wildcard tests/shims/*.c)) \
+            $(patsubst tests/tools/%.c,$(BUILD)/tests/%,$(wildcard tests/tools/*.c))
 
 all: $(BUILD)/libmq.a $(BUILD)/libmq.so $(BUILD)/libmq.pc $(TOOLS)
 
@@ -71,6 +73,10 @@ $(BUILD)/tests/%: tests/unit/%.c $(UNIT_HELPERS) $(BUILD)/libmq.a libmq/*.h
 $(BUILD)/tests/%.so: tests/shims/%.c
 	@mkdir -p $(@D)
 	$(CC) -O2 $(WARN) -fPIC -shared -o $@ $<
+
+$(BUILD)/tests/%: tests/tools/%.c
+	@mkdir -p $(@D)
+	$(CC) -O2 $(WARN) -o $@ $<
 
 deps:
 	@sh mk/deps.sh

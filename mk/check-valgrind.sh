@@ -34,7 +34,7 @@ PATH="$real:\$PATH" exec valgrind -q --tool=memcheck --error-exitcode=99 \\
 WRAP
 	chmod +x "$vg/bin/$name"
 done
-# The LD_PRELOAD shims the suites use ($MQ_BIN/tests/*.so).
+# The LD_PRELOAD shims and helper programs the suites use ($MQ_BIN/tests).
 ln -s "$real/tests" "$vg/bin/tests"
 MQ_BIN=$(cd "$vg/bin" && pwd)
 export MQ_BIN

@@ -189,6 +189,89 @@ too_big_at() {
 	done
 }
 
+@test "produce from a large file: keyed and keyless records in turn take little memory" {
+	local d=$BATS_TEST_TMPDIR
+	[ -x "$MQ_BIN/tests/maxrss" ]
+	# Groups of 250 keyed and 250 keyless lines: each switch closes every
+	# batch filling, so a piece makes some 45 batches a partition.  The
+	# extra batches must not each get a piece's room up front.
+	awk 'BEGIN {
+		for (i = 1; i <= 80000; i++) {
+			k = int((i - 1) / 250) % 2 ? "" : "k" (i * 31) % 1009 ":";
+			print k i "-xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx";
+		}
+	}' >"$d/in"
+	mq-create -p 8 file
+	mq-create -p 8 pipe
+	"$MQ_BIN/tests/maxrss" "$d/rss.file" mq-produce -K: file "$d/in"
+	cat "$d/in" | "$MQ_BIN/tests/maxrss" "$d/rss.pipe" mq-produce -K: pipe
+	echo "peak RSS: file $(cat "$d/rss.file") KiB, pipe $(cat "$d/rss.pipe") KiB"
+	[ "$(cat "$d/rss.file")" -lt $(($(cat "$d/rss.pipe") + 32768)) ]
+	# The file went in pieces: many more batches than through the pipe.
+	local nf=0 np=0 p
+	for p in 0 1 2 3 4 5 6 7; do
+		nf=$((nf + $(mq-inspect --dump "$MQ_DIR/file-$p" | grep -c ^baseOffset)))
+		np=$((np + $(mq-inspect --dump "$MQ_DIR/pipe-$p" | grep -c ^baseOffset)))
+	done
+	echo "batches: file $nf, pipe $np"
+	[ "$nf" -gt $((np * 4)) ]
+	run -0 mq-consume -F '%o\n' -o -1 -p 0 -p 1 -p 2 -p 3 -p 4 -p 5 -p 6 -p 7 file
+	[ "$(echo "$output" | awk '{ n += $1 + 1 } END { print n }')" = 80000 ]
+}
+
+@test "produce from a large file: the small pieces at its end, records across them" {
+	local d=$BATS_TEST_TMPDIR
+	# 6 MiB + 100 KiB: 1 MiB pieces up to 4 MiB, then 256 KiB ones
+	# (boundaries at 4 MiB + N * 256 KiB).  Records start right at the
+	# first, second and seventh boundary, one byte after the fifth and one
+	# byte before the sixth; a 600 KiB record spans the third and fourth.
+	awk 'function line(n,   k, v) {
+			k = "k" (i * 31) % 1009 ":" i++ "-";
+			v = substr(x, 1, n - length(k) - 1);
+			printf "%s%s\n", k, v;
+			pos += n;
+		}
+		function upto(t) {
+			while (pos + 150 < t)
+				line(20 + (i * 7919) % 100);
+			line(t - pos);
+		}
+		BEGIN {
+			m = 1048576; k = 1024; i = 1;
+			x = "x";
+			while (length(x) < 700000)
+				x = x x;
+			upto(4 * m);
+			upto(4 * m + 256 * k);
+			upto(4 * m + 300 * k);
+			line(600 * k);
+			upto(5 * m + 1);
+			upto(5 * m + 256 * k - 1);
+			upto(5 * m + 512 * k);
+			upto(6 * m + 100 * k);
+		}' >"$d/in"
+	[ "$(wc -c <"$d/in")" -eq $((6 * 1048576 + 102400)) ]
+	mq-create -p 3 file
+	mq-create -p 3 pipe
+	mq-produce -K: file "$d/in"
+	cat "$d/in" | mq-produce -K: pipe
+	same_partitions file pipe 3
+	run -0 mq-consume -F '%o\n' -o -1 -p 0 -p 1 -p 2 file
+	[ "$(echo "$output" | awk '{ n += $1 + 1 } END { print n }')" = "$(wc -l <"$d/in")" ]
+	mq-inspect --verify file
+	# It went in pieces up to the end: more batches than the one-thread
+	# path makes, and small ones last.
+	mq-create -p 3 one
+	mq-produce -K: --print-offsets one "$d/in" >/dev/null
+	same_partitions file one 3
+	local nf=0 no=0 p
+	for p in 0 1 2; do
+		nf=$((nf + $(mq-inspect --dump "$MQ_DIR/file-$p" | grep -c ^baseOffset)))
+		no=$((no + $(mq-inspect --dump "$MQ_DIR/one-$p" | grep -c ^baseOffset)))
+	done
+	[ "$nf" -ge $((no + 20)) ]
+}
+
 @test "produce from a large file: a record over max.message.bytes stops with its number" {
 	local d=$BATS_TEST_TMPDIR
 	too_big_at 70000
