@@ -115,8 +115,8 @@ static int headers(struct jsonrec *jr, struct jl *j, size_t *nh)
 static int member(struct jsonrec *jr, struct jl *j, const char *name,
                   size_t n, mq_record *r, int *have_value, size_t *nh)
 {
-	const char *s;
-	size_t len;
+	const char *s = NULL; /* set by bytes(); -O3 cannot tell */
+	size_t len = 0;
 	int64_t v;
 
 	if (is(name, n, "key") || is(name, n, "key_b64")) {

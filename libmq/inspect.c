@@ -400,7 +400,7 @@ static void verify_indexes(struct verify *v, const char *dir, int64_t base,
 static int verify_segment(struct verify *v, const char *dir, int64_t base,
                           int last_segment, int allow_gaps, int64_t *expect)
 {
-	int fd;
+	int fd = -1; /* set when open_log succeeds; -O3 cannot tell */
 	int rc = open_log(dir, base, &fd);
 	int err = errno;
 	if (mq_seg_path(v->path, sizeof v->path, dir, base, ".log") < 0) {
