@@ -30,6 +30,45 @@ same_partitions() {
 	done
 }
 
+# file_and_pipe N IN: topics "file" and "pipe" of N partitions, file IN
+# produced (-K:) to the first as a file and to the second through a pipe;
+# they must hold the same records.
+file_and_pipe() {
+	mq-create -p "$1" file
+	mq-create -p "$1" pipe
+	mq-produce -K: file "$2"
+	cat "$2" | mq-produce -K: pipe
+	same_partitions file pipe "$1"
+}
+
+# records T N: how many records the N partitions of topic T hold.
+records() {
+	local p args=()
+	for p in $(seq 0 $(($2 - 1))); do
+		args+=(-p "$p")
+	done
+	mq-consume -F '%o\n' -o -1 "${args[@]}" "$1" |
+		awk '{ n += $1 + 1 } END { print n }'
+}
+
+# batches T N: how many batches the N partitions of topic T hold.
+batches() {
+	local n=0 p
+	for p in $(seq 0 $(($2 - 1))); do
+		n=$((n + $(mq-inspect --dump "$MQ_DIR/$1-$p" | grep -c ^baseOffset)))
+	done
+	echo "$n"
+}
+
+# one_thread T IN N: topic T of N partitions made from file IN by the
+# one-thread path (--print-offsets keeps to it), the same records as
+# topic "file".
+one_thread() {
+	mq-create -p "$3" "$1"
+	mq-produce -K: --print-offsets "$1" "$2" >/dev/null
+	same_partitions file "$1" "$3"
+}
+
 # too_big_at N: $BATS_TEST_TMPDIR/in, keyed, with line N 3000 bytes longer,
 # and topics "file" and "pipe" of 2 partitions taking records up to 2000
 # bytes.
@@ -44,20 +83,13 @@ too_big_at() {
 @test "produce from a large file: keyed records land as from a pipe, in order" {
 	local d=$BATS_TEST_TMPDIR
 	lines "$d/in" 100000 keyed
-	mq-create -p 4 file
-	mq-create -p 4 pipe
-	mq-produce -K: file "$d/in"
-	cat "$d/in" | mq-produce -K: pipe
-	same_partitions file pipe 4
+	file_and_pipe 4 "$d/in"
 	# The file went in pieces: a batch per piece and partition, where the
-	# one-thread path (--print-offsets keeps to it) fills 1 MiB batches.
-	mq-create -p 4 one
-	mq-produce -K: --print-offsets one "$d/in" >/dev/null
-	same_partitions file one 4
+	# one-thread path fills 1 MiB batches.
+	one_thread one "$d/in" 4
 	[ "$(mq-inspect --dump "$MQ_DIR/file-0" | grep -c ^baseOffset)" -ge 6 ]
 	[ "$(mq-inspect --dump "$MQ_DIR/one-0" | grep -c ^baseOffset)" -le 3 ]
-	run -0 mq-consume -F '%o\n' -o -1 -p 0 -p 1 -p 2 -p 3 file
-	[ "$(echo "$output" | awk '{ n += $1 + 1 } END { print n }')" = 100000 ]
+	[ "$(records file 4)" = 100000 ]
 	# Timestamps never go back within a partition.
 	for p in 0 1 2 3; do
 		mq-consume -p "$p" -F '%T\n' file | sort -n -c
@@ -81,24 +113,12 @@ too_big_at() {
 			print v;
 		}
 	}' >"$d/in"
-	mq-create -p 3 file
-	mq-create -p 3 pipe
-	mq-produce -K: file "$d/in"
-	cat "$d/in" | mq-produce -K: pipe
-	same_partitions file pipe 3
-	run -0 mq-consume -F '%o\n' -o -1 -p 0 -p 1 -p 2 file
-	[ "$(echo "$output" | awk '{ n += $1 + 1 } END { print n }')" = 60000 ]
+	file_and_pipe 3 "$d/in"
+	[ "$(records file 3)" = 60000 ]
 	mq-inspect --verify file
 	# It went in pieces: more batches than the one-thread path makes.
-	mq-create -p 3 one
-	mq-produce -K: --print-offsets one "$d/in" >/dev/null
-	same_partitions file one 3
-	local nf=0 no=0 p
-	for p in 0 1 2; do
-		nf=$((nf + $(mq-inspect --dump "$MQ_DIR/file-$p" | grep -c ^baseOffset)))
-		no=$((no + $(mq-inspect --dump "$MQ_DIR/one-$p" | grep -c ^baseOffset)))
-	done
-	[ "$nf" -gt "$no" ]
+	one_thread one "$d/in" 3
+	[ "$(batches file 3)" -gt "$(batches one 3)" ]
 }
 
 @test "produce from a large file: keyless records go round-robin, across files" {
@@ -208,15 +228,12 @@ too_big_at() {
 	echo "peak RSS: file $(cat "$d/rss.file") KiB, pipe $(cat "$d/rss.pipe") KiB"
 	[ "$(cat "$d/rss.file")" -lt $(($(cat "$d/rss.pipe") + 32768)) ]
 	# The file went in pieces: many more batches than through the pipe.
-	local nf=0 np=0 p
-	for p in 0 1 2 3 4 5 6 7; do
-		nf=$((nf + $(mq-inspect --dump "$MQ_DIR/file-$p" | grep -c ^baseOffset)))
-		np=$((np + $(mq-inspect --dump "$MQ_DIR/pipe-$p" | grep -c ^baseOffset)))
-	done
+	local nf np
+	nf=$(batches file 8)
+	np=$(batches pipe 8)
 	echo "batches: file $nf, pipe $np"
 	[ "$nf" -gt $((np * 4)) ]
-	run -0 mq-consume -F '%o\n' -o -1 -p 0 -p 1 -p 2 -p 3 -p 4 -p 5 -p 6 -p 7 file
-	[ "$(echo "$output" | awk '{ n += $1 + 1 } END { print n }')" = 80000 ]
+	[ "$(records file 8)" = 80000 ]
 }
 
 @test "produce from a large file: the small pieces at its end, records across them" {
@@ -251,25 +268,13 @@ too_big_at() {
 			upto(6 * m + 100 * k);
 		}' >"$d/in"
 	[ "$(wc -c <"$d/in")" -eq $((6 * 1048576 + 102400)) ]
-	mq-create -p 3 file
-	mq-create -p 3 pipe
-	mq-produce -K: file "$d/in"
-	cat "$d/in" | mq-produce -K: pipe
-	same_partitions file pipe 3
-	run -0 mq-consume -F '%o\n' -o -1 -p 0 -p 1 -p 2 file
-	[ "$(echo "$output" | awk '{ n += $1 + 1 } END { print n }')" = "$(wc -l <"$d/in")" ]
+	file_and_pipe 3 "$d/in"
+	[ "$(records file 3)" = "$(wc -l <"$d/in")" ]
 	mq-inspect --verify file
-	# It went in pieces up to the end: more batches than the one-thread
-	# path makes, and small ones last.
-	mq-create -p 3 one
-	mq-produce -K: --print-offsets one "$d/in" >/dev/null
-	same_partitions file one 3
-	local nf=0 no=0 p
-	for p in 0 1 2; do
-		nf=$((nf + $(mq-inspect --dump "$MQ_DIR/file-$p" | grep -c ^baseOffset)))
-		no=$((no + $(mq-inspect --dump "$MQ_DIR/one-$p" | grep -c ^baseOffset)))
-	done
-	[ "$nf" -ge $((no + 20)) ]
+	# It went in pieces up to the end: some 20 more batches than the
+	# one-thread path makes.
+	one_thread one "$d/in" 3
+	[ "$(batches file 3)" -ge $(($(batches one 3) + 20)) ]
 }
 
 @test "produce from a large file: a record over max.message.bytes stops with its number" {
