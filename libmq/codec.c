@@ -189,24 +189,6 @@ static inline uint8_t *put_bytes(uint8_t *p, const void *data, ssize_t len)
  * cannot come near RECORDS_MAX. */
 #define PLAIN_MAX ((ssize_t)1 << 28)
 
-/* put_len writes the zig-zag varint of a length (or -1) or count,
- * inline for the one- and two-byte ones of the usual record. */
-static inline uint8_t *put_len(uint8_t *p, ssize_t len)
-{
-	uint32_t z = (uint32_t)(((uint32_t)len << 1) ^ (uint32_t)(len >> 31));
-
-	if (z < 0x80) {
-		*p = (uint8_t)z;
-		return p + 1;
-	}
-	if (z < 0x4000) {
-		p[0] = (uint8_t)(z | 0x80);
-		p[1] = (uint8_t)(z >> 7);
-		return p + 2;
-	}
-	return mq_put_uvarlong(p, z);
-}
-
 /*
  * add_plain is mq_batch_add for the usual record (a key and a value, no
  * headers), in straight-line code: a batch already started, a timestamp
@@ -229,16 +211,16 @@ static inline int add_plain(mq_batch *b, const void *key, ssize_t kl,
 	if (b->records.cap - b->records.len < MQ_VARINT_MAX + body)
 		return 0;
 	uint8_t *p = b->records.data + b->records.len;
-	p = put_len(p, (ssize_t)body);
+	p = mq_put_varint(p, (int32_t)body);
 	*p++ = 0; /* attributes */
 	p = mq_put_varlong(p, delta);
-	p = put_len(p, n);
-	p = put_len(p, kl);
+	p = mq_put_varint(p, n);
+	p = mq_put_varint(p, (int32_t)kl);
 	if (kl > 0) {
 		memcpy(p, key, (size_t)kl);
 		p += kl;
 	}
-	p = put_len(p, vl);
+	p = mq_put_varint(p, (int32_t)vl);
 	if (vl > 0) {
 		memcpy(p, value, (size_t)vl);
 		p += vl;

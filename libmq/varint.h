@@ -31,9 +31,22 @@ static inline uint8_t *mq_put_varlong(uint8_t *p, int64_t v)
 	return mq_put_uvarlong(p, ((uint64_t)v << 1) ^ (uint64_t)(v >> 63));
 }
 
+/* The one- and two-byte cases, which most lengths and counts of a record
+ * take, are written inline. */
 static inline uint8_t *mq_put_varint(uint8_t *p, int32_t v)
 {
-	return mq_put_uvarlong(p, (uint32_t)(((uint32_t)v << 1) ^ (uint32_t)(v >> 31)));
+	uint32_t z = ((uint32_t)v << 1) ^ (uint32_t)(v >> 31);
+
+	if (z < 0x80) {
+		*p = (uint8_t)z;
+		return p + 1;
+	}
+	if (z < 0x4000) {
+		p[0] = (uint8_t)(z | 0x80);
+		p[1] = (uint8_t)(z >> 7);
+		return p + 2;
+	}
+	return mq_put_uvarlong(p, z);
 }
 
 /* Number of bytes mq_put_varlong / mq_put_varint would write. */
