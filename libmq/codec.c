@@ -88,12 +88,11 @@ int mq_batch_reserve(mq_batch *b, size_t bytes)
 
 	if (bytes > SIZE_MAX - slack)
 		return mq_fail(MQ_ENOMEM, "cannot reserve %zu bytes", bytes);
-	int rc = mq_buf_reserve(&b->records, slack + bytes);
-	/* mq_buf_reserve touches only what it adds, and only from
-	 * MQ_POPULATE_MIN on; pages already there cost only the walk. */
+	int rc = mq_buf_make_room(&b->records, slack + bytes);
+	/* Only the room asked for: the capacity, a power of two, can be
+	 * nearly twice that.  Pages already there cost only the walk. */
 	if (rc == MQ_OK)
-		mq_populate(b->records.data + b->records.len,
-		            b->records.cap - b->records.len);
+		mq_populate(b->records.data + b->records.len, slack + bytes);
 	return rc;
 }
 

@@ -57,8 +57,15 @@ typedef struct mq_buf {
  */
 void mq_populate(void *p, size_t len);
 
-/* mq_buf_reserve makes room for len + extra bytes.  MQ_ENOMEM on failure. */
+/*
+ * mq_buf_reserve makes room for len + extra bytes, doubling the capacity
+ * as often as it takes; from MQ_POPULATE_MIN on, every page it adds is
+ * populated, as a buffer that grows is about to be filled.
+ * mq_buf_make_room makes the same room but populates nothing, for a
+ * caller that populates only what it will use.  MQ_ENOMEM on failure.
+ */
 int mq_buf_reserve(mq_buf *b, size_t extra);
+int mq_buf_make_room(mq_buf *b, size_t extra);
 void mq_buf_free(mq_buf *b);
 
 /*

@@ -29,7 +29,9 @@ void mq_populate(void *p, size_t len)
 		(void)madvise((void *)from, to - from, MADV_POPULATE_WRITE);
 }
 
-int mq_buf_reserve(mq_buf *b, size_t extra)
+/* grow is mq_buf_reserve; with populate, the pages it adds from
+ * MQ_POPULATE_MIN on are populated as well. */
+static int grow(mq_buf *b, size_t extra, int populate)
 {
 	if (b->cap - b->len >= extra)
 		return MQ_OK;
@@ -42,11 +44,21 @@ int mq_buf_reserve(mq_buf *b, size_t extra)
 	uint8_t *p = realloc(b->data, cap);
 	if (!p)
 		return mq_fail(MQ_ENOMEM, "cannot allocate %zu bytes", cap);
-	if (cap >= MQ_POPULATE_MIN)
+	if (populate && cap >= MQ_POPULATE_MIN)
 		mq_populate(p + b->cap, cap - b->cap);
 	b->data = p;
 	b->cap = cap;
 	return MQ_OK;
+}
+
+int mq_buf_reserve(mq_buf *b, size_t extra)
+{
+	return grow(b, extra, 1);
+}
+
+int mq_buf_make_room(mq_buf *b, size_t extra)
+{
+	return grow(b, extra, 0);
 }
 
 void mq_buf_free(mq_buf *b)
