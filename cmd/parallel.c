@@ -40,8 +40,12 @@
 #include "parallel.h"
 #include "tool.h"
 
-/* A lane's buffer: a piece, the look-ahead and the byte before. */
+/* A lane's buffer: a piece, the look-ahead and the byte before.  As it
+ * slides, a lane uses its first BUF_HOT bytes (a read, the rest of the
+ * record before it and a tail read), and more only for a record that
+ * long: only those are populated up front. */
 #define BUF_BYTES ((size_t)(PAR_PIECE + PAR_LOOK + 1))
+#define BUF_HOT (PAR_READ + 4 * PAR_TAIL)
 
 enum { NONE, KEYED, ROTATED };
 
@@ -488,14 +492,26 @@ static void free_lane(struct lane *ln)
 	unmap_buffer(ln->buf, BUF_BYTES);
 }
 
-/* The second lane's thread. */
+/* Runs a lane: sets it up, does pieces while there are any, and frees
+ * it.  A lane that cannot be set up takes no piece; the other does them
+ * all (or, neither set up, the ordinary framing). */
+static void run_lane(struct lane *ln)
+{
+	ln->fill = calloc((size_t)ln->pa->nparts, sizeof *ln->fill);
+	ln->buf = map_buffer(BUF_BYTES, BUF_HOT);
+	if (ln->fill && ln->buf)
+		while (lane_step(ln))
+			;
+	free_lane(ln);
+}
+
+/* The second lane's thread: it sets up its own lane, in parallel with
+ * the first. */
 static void *lane_main(void *arg)
 {
 	struct par *pa = arg;
 
-	while (lane_step(&pa->lane[1]))
-		;
-	free_lane(&pa->lane[1]);
+	run_lane(&pa->lane[1]);
 	return NULL;
 }
 
@@ -526,7 +542,7 @@ int par_produce(const struct par_input *pi, int fd)
 	struct stat st;
 	pthread_t th;
 	off_t from;
-	int rc, started;
+	int rc;
 
 	if (pr->offsets || pi->partition >= pr->nparts ||
 	    (pi->partition < 0 && pr->nparts > PAR_PARTS) ||
@@ -550,30 +566,19 @@ int par_produce(const struct par_input *pi, int fd)
 	pa.stop = SIZE_MAX;
 	pa.recno = *pi->recno;
 	pa.rr = *pi->next_rr;
-	for (int i = 0; i < 2; i++) {
-		struct lane *ln = &pa.lane[i];
-		ln->pa = &pa;
-		ln->fill = calloc((size_t)pa.nparts, sizeof *ln->fill);
-		ln->buf = map_buffer(BUF_BYTES);
-		if (!ln->fill || !ln->buf)
-			pa.stop = 0;
-	}
+	pa.lane[0].pa = pa.lane[1].pa = &pa;
 	pthread_mutex_init(&pa.mu, NULL);
 	pthread_cond_init(&pa.cv, NULL);
 
-	started = start_lane(&pa, &th) == 0;
-	if (started) {
-		while (lane_step(&pa.lane[0]))
-			;
+	if (start_lane(&pa, &th) == 0) {
+		/* Our lane is freed while the other may still work. */
+		run_lane(&pa.lane[0]);
 		/* Its last piece's turn comes after ours. */
 		pthread_join(th, NULL);
 	}
 
 	pthread_cond_destroy(&pa.cv);
 	pthread_mutex_destroy(&pa.mu);
-	free_lane(&pa.lane[0]);
-	if (!started)
-		free_lane(&pa.lane[1]);
 	*pi->recno = pa.recno;
 	*pi->next_rr = pa.rr;
 	if (lseek(fd, pa.end, SEEK_SET) < 0 && !pa.rc) {

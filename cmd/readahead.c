@@ -75,7 +75,7 @@ struct readahead *readahead_start(int fd, struct worker *wk)
 		return NULL;
 	ra->fd = fd;
 	ra->wk = wk;
-	if (!(ra->mem = map_buffer(NBUF * SLOT))) {
+	if (!(ra->mem = map_buffer(NBUF * SLOT, NBUF * SLOT))) {
 		free(ra);
 		return NULL;
 	}

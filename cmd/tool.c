@@ -151,15 +151,16 @@ void bad_option(void)
 #define MADV_POPULATE_WRITE 23 /* Linux 5.14 */
 #endif
 
-/* map_buffer maps len populated bytes, or returns NULL. */
-void *map_buffer(size_t len)
+/* map_buffer: see tool.h. */
+void *map_buffer(size_t len, size_t hot)
 {
 	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE,
 	    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 
 	if (p == MAP_FAILED)
 		return NULL;
-	(void)madvise(p, len, MADV_POPULATE_WRITE); /* advisory */
+	/* Advisory: an older kernel faults the pages in as they are used. */
+	(void)madvise(p, hot < len ? hot : len, MADV_POPULATE_WRITE);
 	return p;
 }
 

@@ -81,12 +81,13 @@ int parse_i64(const char *s, int64_t *out);
 mq_env *open_env(const char *dir, int flags);
 
 /*
- * map_buffer returns len bytes of fresh anonymous memory with every page
- * already faulted in (one madvise instead of a page fault per page, which
- * is dear on some virtual machines), or NULL.  unmap_buffer frees it (NULL
- * is a no-op).
+ * map_buffer returns len bytes of fresh anonymous memory, or NULL; the
+ * pages of its first hot bytes are already faulted in (one madvise
+ * instead of a page fault per page, which is dear on some virtual
+ * machines), the others are as they are first written.  unmap_buffer
+ * frees it (NULL is a no-op).
  */
-void *map_buffer(size_t len);
+void *map_buffer(size_t len, size_t hot);
 void unmap_buffer(void *p, size_t len);
 
 #endif
