@@ -137,6 +137,8 @@ check-valgrind: deps
 # The fuzz regression runner includes the targets and the tool sources
 # they drive.
 $(BUILD)/tests/test_fuzz_regress: tests/fuzz/*.c tests/fuzz/*.h cmd/*.c cmd/*.h
+# test_scan includes the scan of mq-produce's parallel path.
+$(BUILD)/tests/test_scan: cmd/scan.c cmd/scan.h
 
 clean: clean-fuzz
 clean-fuzz:

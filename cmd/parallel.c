@@ -38,6 +38,7 @@
 #include <unistd.h>
 
 #include "parallel.h"
+#include "scan.h"
 #include "tool.h"
 
 /* A lane's buffer: a piece, the look-ahead and the byte before.  As it
@@ -54,6 +55,9 @@ enum { NONE, KEYED, ROTATED };
  * records of one piece, which share a timestamp), offset delta, the two
  * lengths and the header count. */
 #define KV_BOUND (5 + 1 + 1 + 5 + 5 + 5 + 1)
+
+/* Records found by one scan. */
+#define SCAN_HITS 256
 
 /* Switches between keyed and keyless records in a piece, at most (each
  * cuts every batch filling). */
@@ -104,6 +108,8 @@ struct par {
 	                           last PAR_END bytes or more */
 	int32_t nparts;
 	size_t cap;             /* batch bytes */
+	int kd;                 /* the key delimiter the scan finds (a
+	                           one-byte -K), or -1 */
 	pthread_mutex_t mu;
 	pthread_cond_t cv;      /* turn or stop moved, or a failure */
 	size_t next;            /* the next piece to take */
@@ -211,15 +217,20 @@ static mq_batch *new_batch(struct lane *ln)
 	return b;
 }
 
-/* Encodes the record of len bytes at s; 0 if this path cannot take it. */
-static int add_record(struct lane *ln, const char *s, size_t len)
+/* Encodes the record of len bytes at s, whose key delimiter is at k if
+ * the scan looked for it (pa->kd); 0 if this path cannot take it. */
+static int add_record(struct lane *ln, const char *s, size_t len,
+                      const char *k)
 {
 	struct par *pa = ln->pa;
 	const struct par_input *pi = pa->pi;
 	mq_record r;
 	int32_t p;
 
-	rawrec_split(pi->rf, s, (ssize_t)len, &r);
+	if (pa->kd >= 0)
+		rawrec_split_at(pi->rf, s, (ssize_t)len, k, &r);
+	else
+		rawrec_split(pi->rf, s, (ssize_t)len, &r);
 	if (pi->partition >= 0) {
 		p = pi->partition;
 	} else if (r.key_len >= 0) {
@@ -314,21 +325,28 @@ static int read_more(struct lane *ln, off_t ws, size_t base, size_t *have,
  * pread(2) through encoding.  lead is 1 when ws is the byte before the
  * piece: its first record starts after the first delimiter from there.  A
  * piece whose last record has no delimiter is not taken: the end of the
- * file may have moved.  0 if this path cannot take the piece.
+ * file may have moved.  Records are found SCAN_HITS at a time, from s on.
+ * 0 if this path cannot take the piece.
  */
 static int frame_piece(struct lane *ln, off_t ws, off_t b1, off_t we,
                        int lead)
 {
-	const char delim = ln->pa->pi->delim;
+	const struct par *pa = ln->pa;
 	const size_t total = (size_t)(we - ws), lim = (size_t)(b1 - ws);
 	char *buf = ln->buf;
-	size_t base = 0, have = 0, s = 0, scan = 0;
+	struct scan_hit hits[SCAN_HITS];
+	size_t base = 0, have = 0, s = 0, at = 0, nhits = 0, i = 0;
 	int started = !lead;
 
 	while (!started || base + s < lim) {
-		const char *d = have > scan ?
-		    memchr(buf + scan, delim, have - scan) : NULL;
-		if (!d) {
+		if (i == nhits) {
+			at = s;
+			nhits = have > s ? scan_records(buf + s, have - s,
+			    (unsigned char)pa->pi->delim, pa->kd, hits,
+			    SCAN_HITS) : 0;
+			i = 0;
+		}
+		if (!nhits) {
 			if (base + have == total)
 				/* A record too long to see whole, or the last
 				 * of a file without a delimiter: read(2)
@@ -341,16 +359,18 @@ static int frame_piece(struct lane *ln, off_t ws, off_t b1, off_t we,
 				have -= s;
 				s = 0;
 			}
-			scan = have;
 			if (read_more(ln, ws, base, &have, lim, total) < 0)
 				return 0;
 			continue;
 		}
-		size_t e = (size_t)(d - buf);
-		if (started && !add_record(ln, buf + s, e - s))
+		size_t e = at + hits[i].end;
+		const char *k = hits[i].key == SCAN_NONE ? NULL :
+		    buf + at + hits[i].key;
+		i++;
+		if (started && !add_record(ln, buf + s, e - s, k))
 			return 0;
 		started = 1;
-		s = scan = e + 1;
+		s = e + 1;
 	}
 	ln->end = ws + (off_t)(base + s);
 	return 1;
@@ -564,6 +584,8 @@ int par_produce(const struct par_input *pi, int fd)
 	pa.nparts = pr->nparts;
 	pa.cap = pr->batch_cap;
 	pa.stop = SIZE_MAX;
+	pa.kd = pi->rf->kdelim && pi->rf->kdelim_len == 1 ?
+	    (unsigned char)pi->rf->kdelim[0] : -1;
 	pa.recno = *pi->recno;
 	pa.rr = *pi->next_rr;
 	pa.lane[0].pa = pa.lane[1].pa = &pa;

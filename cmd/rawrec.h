@@ -27,19 +27,18 @@ struct rawfmt {
 };
 
 /*
- * rawrec_split fills *r from the len bytes at p (len -1: a null record):
- * key and value, headers, timestamp -1 (the producer's clock).  r points
- * into p afterwards.  It cannot fail.
+ * rawrec_split_at fills *r from the len bytes at p (len -1: a null
+ * record) whose key delimiter (-K) starts at k, NULL if it has none: key
+ * and value, headers, timestamp -1 (the producer's clock).  r points into
+ * p afterwards.  It cannot fail.
  */
-static inline void rawrec_split(const struct rawfmt *rf, const char *p,
-                                ssize_t len, mq_record *r)
+static inline void rawrec_split_at(const struct rawfmt *rf, const char *p,
+                                   ssize_t len, const char *k,
+                                   mq_record *r)
 {
-	const char *k;
-
 	*r = (mq_record){ .timestamp = -1, .key_len = -1, .value = p,
 	                  .value_len = len };
-	if (rf->kdelim && len > 0 &&
-	    (k = frame_find(p, (size_t)len, rf->kdelim, rf->kdelim_len))) {
+	if (k) {
 		r->key = p;
 		r->key_len = k - p;
 		r->value = k + rf->kdelim_len;
@@ -52,6 +51,16 @@ static inline void rawrec_split(const struct rawfmt *rf, const char *p,
 		r->value_len = -1;
 	r->headers = rf->hdrs;
 	r->header_count = rf->nhdrs;
+}
+
+/* rawrec_split is rawrec_split_at with the key delimiter looked for. */
+static inline void rawrec_split(const struct rawfmt *rf, const char *p,
+                                ssize_t len, mq_record *r)
+{
+	const char *k = rf->kdelim && len > 0 ?
+	    frame_find(p, (size_t)len, rf->kdelim, rf->kdelim_len) : NULL;
+
+	rawrec_split_at(rf, p, len, k, r);
 }
 
 /* Bytes of v as a zig-zag varint, as a record stores its lengths. */
