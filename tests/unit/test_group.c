@@ -29,8 +29,7 @@ static int setup(void **state)
 {
 	static const char *const ov[] = { "partitions=6", NULL };
 	struct fixture *f = calloc(1, sizeof *f);
-	f->dir = tu_mkdtemp();
-	f->t = tu_topic(&f->env, f->dir, "t", ov);
+	f->t = tu_setup(&f->dir, &f->env, "t", ov);
 	*state = f;
 	return 0;
 }
@@ -38,9 +37,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	struct fixture *f = *state;
-	mq_topic_close(f->t);
-	mq_env_close(f->env);
-	tu_rmdir(f->dir);
+	tu_teardown(f->dir, f->env, f->t);
 	free(f);
 	return 0;
 }

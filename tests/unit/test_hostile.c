@@ -432,10 +432,10 @@ static void check_reads(mq_topic *t, int n, const char *what,
 static void test_index_garbage(void **state)
 {
 	(void)state;
-	char *dir = tu_mkdtemp();
+	char *dir;
 	mq_env *env;
 	const char *const over[] = { "index.interval.bytes=64", NULL };
-	mq_topic *t = tu_topic(&env, dir, "h", over);
+	mq_topic *t = tu_setup(&dir, &env, "h", over);
 	char idx[4200], tidx[4200], logp[4200];
 	const int n = 120;
 
@@ -514,9 +514,7 @@ static void test_index_garbage(void **state)
 	check_reads(t, n, "directory", 1);
 	rmdir(idx);
 
-	mq_topic_close(t);
-	mq_env_close(env);
-	tu_rmdir(dir);
+	tu_teardown(dir, env, t);
 }
 
 /*
@@ -566,9 +564,9 @@ static void test_index_base_overflow(void **state)
 static void test_lying_tail(void **state)
 {
 	(void)state;
-	char *dir = tu_mkdtemp();
+	char *dir;
 	mq_env *env;
-	mq_topic *t = tu_topic(&env, dir, "h", NULL);
+	mq_topic *t = tu_setup(&dir, &env, "h", NULL);
 	char logp[4200];
 	int32_t lies[] = { 49, 1000, 1 << 20 };
 
@@ -590,9 +588,7 @@ static void test_lying_tail(void **state)
 		free(b);
 		assert_int_equal(tu_read_all(t, 0, 0, NULL, 0), 5);
 	}
-	mq_topic_close(t);
-	mq_env_close(env);
-	tu_rmdir(dir);
+	tu_teardown(dir, env, t);
 }
 
 int main(void)

@@ -98,9 +98,9 @@ static const char *segs[] = { "segment.bytes=1500", "index.interval.bytes=10",
 static void test_time_seek_damaged_timeindex(void **state)
 {
 	(void)state;
-	char *dir = tu_mkdtemp();
+	char *dir;
 	mq_env *env;
-	mq_topic *t = tu_topic(&env, dir, "tm", segs);
+	mq_topic *t = tu_setup(&dir, &env, "tm", segs);
 	fill(t, 0, NREC);
 	mq_segment_info *si;
 	size_t nseg;
@@ -150,18 +150,16 @@ static void test_time_seek_damaged_timeindex(void **state)
 	for (int64_t ts = TS0 - 5; ts <= TS0 + 10 * NREC; ts += 7)
 		seek_time_is(t, ts);
 	free(si);
-	mq_topic_close(t);
-	mq_env_close(env);
-	tu_rmdir(dir);
+	tu_teardown(dir, env, t);
 }
 
 static void test_offset_seek_entry_into_a_record(void **state)
 {
 	(void)state;
-	char *dir = tu_mkdtemp();
+	char *dir;
 	mq_env *env;
 	static const char *o[] = { "index.interval.bytes=10", NULL };
-	mq_topic *t = tu_topic(&env, dir, "emb", o);
+	mq_topic *t = tu_setup(&dir, &env, "emb", o);
 	fill(t, 0, 30);
 	/* Record 30's value is a copy of the first batch, a valid one. */
 	char log[4200], idx[4200];
@@ -230,21 +228,75 @@ static void test_offset_seek_entry_into_a_record(void **state)
 	free(ix);
 	free(l);
 	free(first);
-	mq_topic_close(t);
-	mq_env_close(env);
-	tu_rmdir(dir);
+	tu_teardown(dir, env, t);
+}
+
+/* An index file of the writer tests' active segment, as last read. */
+struct ixfile {
+	char path[4200];
+	unsigned char *b;
+	long len;
+};
+
+/*
+ * The writer tests' world: topic w (closed between appends) in a fresh
+ * directory, the number of records written, and its two index files.
+ */
+struct writer {
+	char *dir;
+	mq_env *env;
+	int next;
+	struct ixfile idx, tidx;
+};
+
+/* refresh re-reads both index files after an append changed them. */
+static void refresh(struct writer *w)
+{
+	free(w->idx.b);
+	free(w->tidx.b);
+	w->idx.b = read_file(w->idx.path, &w->idx.len);
+	w->tidx.b = read_file(w->tidx.path, &w->tidx.len);
 }
 
 /*
- * damage_and_append damages an index file of the active segment with
- * change (on a copy of orig), lets a new writer append one record, and
- * checks that the file then starts with orig again and verifies clean.
+ * writer_open makes topic w in a fresh directory with overrides o, fills
+ * it with n records, closes it and reads its index files; writer_close
+ * frees it all.
  */
-static void damage_and_append(mq_env *env, const char *path,
-                              const unsigned char *orig, long len,
-                              void (*change)(unsigned char *, long *, long),
-                              long arg, int *next)
+static void writer_open(struct writer *w, const char *const *o, int n)
 {
+	mq_topic *t = tu_setup(&w->dir, &w->env, "w", o);
+	w->next = n;
+	fill(t, 0, n);
+	mq_topic_close(t);
+	tu_seg(w->idx.path, sizeof w->idx.path, w->dir, "w", 0, 0, ".index");
+	tu_seg(w->tidx.path, sizeof w->tidx.path, w->dir, "w", 0, 0,
+	       ".timeindex");
+	w->idx.b = w->tidx.b = NULL;
+	refresh(w);
+}
+
+/* writer_close frees the index files' bytes and removes the directory. */
+static void writer_close(struct writer *w)
+{
+	free(w->idx.b);
+	free(w->tidx.b);
+	tu_teardown(w->dir, w->env, NULL);
+}
+
+/*
+ * damage_and_append damages index file f of w's active segment with
+ * change (on a copy of its bytes, orig), lets a new writer append one
+ * record, and checks that the file then starts with orig again and
+ * verifies clean; then it re-reads both index files.
+ */
+static void damage_and_append(struct writer *w, const struct ixfile *f,
+                              void (*change)(unsigned char *, long *, long),
+                              long arg)
+{
+	const char *path = f->path;
+	const unsigned char *orig = f->b;
+	long len = f->len;
 	unsigned char *b = malloc((size_t)len);
 	assert_non_null(b);
 	memcpy(b, orig, (size_t)len);
@@ -253,19 +305,20 @@ static void damage_and_append(mq_env *env, const char *path,
 	write_file(path, b, blen);
 	free(b);
 	mq_topic *t;
-	assert_int_equal(mq_topic_open(env, "w", &t), 0);
+	assert_int_equal(mq_topic_open(w->env, "w", &t), 0);
 	if (blen == len)
 		assert_true(mq_verify_partition(t, 0, NULL, NULL) > 0);
-	fill(t, *next, *next + 1);
-	(*next)++;
+	fill(t, w->next, w->next + 1);
+	w->next++;
 	assert_int_equal(mq_verify_partition(t, 0, NULL, NULL), 0);
 	long nlen;
 	unsigned char *now = read_file(path, &nlen);
 	assert_true(nlen >= len);
 	assert_memory_equal(now, orig, (size_t)len);
 	free(now);
-	assert_int_equal(tu_read_all(t, 0, 0, NULL, 0), *next);
+	assert_int_equal(tu_read_all(t, 0, 0, NULL, 0), w->next);
 	mq_topic_close(t);
+	refresh(w);
 }
 
 static void bump_position(unsigned char *b, long *len, long e)
@@ -292,96 +345,50 @@ static void cut(unsigned char *b, long *len, long keep)
 	*len = keep;
 }
 
-/* refresh re-reads both index files after an append changed them. */
-static void refresh(const char *idx, const char *tidx, unsigned char **io,
-                    long *il, unsigned char **to, long *tl)
-{
-	free(*io);
-	free(*to);
-	*io = read_file(idx, il);
-	*to = read_file(tidx, tl);
-}
-
 static void test_writer_repairs_active_indexes(void **state)
 {
 	(void)state;
-	char *dir = tu_mkdtemp();
-	mq_env *env;
 	static const char *o[] = { "index.interval.bytes=10", NULL };
-	mq_topic *t = tu_topic(&env, dir, "w", o);
-	int next = 40;
-	fill(t, 0, next);
-	mq_topic_close(t);
-	char idx[4200], tidx[4200];
-	tu_seg(idx, sizeof idx, dir, "w", 0, 0, ".index");
-	tu_seg(tidx, sizeof tidx, dir, "w", 0, 0, ".timeindex");
-	long il, tl;
-	unsigned char *io = NULL, *to = NULL;
-	refresh(idx, tidx, &io, &il, &to, &tl);
-	assert_true(il >= 8 * 30 && tl >= 12 * 30);
+	struct writer w;
+	writer_open(&w, o, 40);
+	assert_true(w.idx.len >= 8 * 30 && w.tidx.len >= 12 * 30);
 
 	/* A damaged entry in the middle, one that keeps the order. */
-	damage_and_append(env, idx, io, il, bump_position, il / 16, &next);
-	refresh(idx, tidx, &io, &il, &to, &tl);
-	damage_and_append(env, tidx, to, tl, bump_ts, tl / 24, &next);
-	refresh(idx, tidx, &io, &il, &to, &tl);
-	damage_and_append(env, tidx, to, tl, bump_tidx_offset, tl / 24, &next);
-	refresh(idx, tidx, &io, &il, &to, &tl);
+	damage_and_append(&w, &w.idx, bump_position, w.idx.len / 16);
+	damage_and_append(&w, &w.tidx, bump_ts, w.tidx.len / 24);
+	damage_and_append(&w, &w.tidx, bump_tidx_offset, w.tidx.len / 24);
 
 	/* Cut at every entry boundary: the lost entries come back. */
-	long ni = il / 8, nt = tl / 12;
-	for (long k = 0; k < ni; k++) {
-		damage_and_append(env, idx, io, il, cut, 8 * k, &next);
-		refresh(idx, tidx, &io, &il, &to, &tl);
-	}
-	for (long k = 0; k < nt; k++) {
-		damage_and_append(env, tidx, to, tl, cut, 12 * k, &next);
-		refresh(idx, tidx, &io, &il, &to, &tl);
-	}
-	free(io);
-	free(to);
-	mq_env_close(env);
-	tu_rmdir(dir);
+	long ni = w.idx.len / 8, nt = w.tidx.len / 12;
+	for (long k = 0; k < ni; k++)
+		damage_and_append(&w, &w.idx, cut, 8 * k);
+	for (long k = 0; k < nt; k++)
+		damage_and_append(&w, &w.tidx, cut, 12 * k);
+	writer_close(&w);
 }
 
 /* A large index (only some entries read at load): the tail is repaired. */
 static void test_writer_large_index(void **state)
 {
 	(void)state;
-	char *dir = tu_mkdtemp();
-	mq_env *env;
 	static const char *o[] = { "index.interval.bytes=0", NULL };
-	mq_topic *t = tu_topic(&env, dir, "w", o);
-	int next = 1600;
-	fill(t, 0, next);
-	mq_topic_close(t);
-	char idx[4200], tidx[4200];
-	tu_seg(idx, sizeof idx, dir, "w", 0, 0, ".index");
-	tu_seg(tidx, sizeof tidx, dir, "w", 0, 0, ".timeindex");
-	long il, tl;
-	unsigned char *io = NULL, *to = NULL;
-	refresh(idx, tidx, &io, &il, &to, &tl);
-	assert_true(il / 8 > 1024);
-	damage_and_append(env, idx, io, il, bump_position, il / 8 - 5, &next);
-	refresh(idx, tidx, &io, &il, &to, &tl);
-	damage_and_append(env, tidx, to, tl, bump_ts, tl / 12 - 300, &next);
-	refresh(idx, tidx, &io, &il, &to, &tl);
-	damage_and_append(env, tidx, to, tl, cut, tl - 12 * 700, &next);
-	refresh(idx, tidx, &io, &il, &to, &tl);
-	damage_and_append(env, idx, io, il, cut, il - 8 * 900, &next);
-	free(io);
-	free(to);
-	mq_env_close(env);
-	tu_rmdir(dir);
+	struct writer w;
+	writer_open(&w, o, 1600);
+	assert_true(w.idx.len / 8 > 1024);
+	damage_and_append(&w, &w.idx, bump_position, w.idx.len / 8 - 5);
+	damage_and_append(&w, &w.tidx, bump_ts, w.tidx.len / 12 - 300);
+	damage_and_append(&w, &w.tidx, cut, w.tidx.len - 12 * 700);
+	damage_and_append(&w, &w.idx, cut, w.idx.len - 8 * 900);
+	writer_close(&w);
 }
 
 /* A closed segment cut short: a time seek into it is corruption. */
 static void test_time_seek_cut_closed_segment(void **state)
 {
 	(void)state;
-	char *dir = tu_mkdtemp();
+	char *dir;
 	mq_env *env;
-	mq_topic *t = tu_topic(&env, dir, "cc", segs);
+	mq_topic *t = tu_setup(&dir, &env, "cc", segs);
 	fill(t, 0, NREC);
 	char log[4200];
 	tu_seg(log, sizeof log, dir, "cc", 0, 0, ".log");
@@ -400,9 +407,7 @@ static void test_time_seek_cut_closed_segment(void **state)
 	assert_non_null(strstr(mq_errmsg(), "topic 'cc'"));
 	assert_non_null(strstr(mq_errmsg(), want));
 	mq_reader_close(r);
-	mq_topic_close(t);
-	mq_env_close(env);
-	tu_rmdir(dir);
+	tu_teardown(dir, env, t);
 }
 
 int main(void)

@@ -25,9 +25,9 @@ static const char *small[] = { "segment.bytes=1024", "index.interval.bytes=100",
 static void test_round_trip(void **state)
 {
 	(void)state;
-	char *dir = tu_mkdtemp();
+	char *dir;
 	mq_env *env;
-	mq_topic *t = tu_topic(&env, dir, "rt", NULL);
+	mq_topic *t = tu_setup(&dir, &env, "rt", NULL);
 	assert_int_equal(tu_append(t, 0, 0, 3, -1), 0);
 	assert_int_equal(tu_append(t, 0, 3, 2, -1), 3);
 	tu_assert_seq(t, 0, 5);
@@ -37,17 +37,15 @@ static void test_round_trip(void **state)
 	assert_int_equal(end, 5);
 	assert_int_equal(mq_sync(t), 0);
 	assert_null(mq_recovery_report(t, 0));
-	mq_topic_close(t);
-	mq_env_close(env);
-	tu_rmdir(dir);
+	tu_teardown(dir, env, t);
 }
 
 static void test_headers_keys_nulls(void **state)
 {
 	(void)state;
-	char *dir = tu_mkdtemp();
+	char *dir;
 	mq_env *env;
-	mq_topic *t = tu_topic(&env, dir, "kv", NULL);
+	mq_topic *t = tu_setup(&dir, &env, "kv", NULL);
 	mq_batch *b;
 	assert_int_equal(mq_batch_new(MQ_COMPRESSION_GZIP, &b), 0);
 	mq_header h[2] = { { "a", 1, "x", 1 }, { "n", 1, NULL, -1 } };
@@ -73,17 +71,15 @@ static void test_headers_keys_nulls(void **state)
 	assert_int_equal(rec.value_len, 0);
 	assert_int_equal(mq_reader_next(r, &rec), 0);
 	mq_reader_close(r);
-	mq_topic_close(t);
-	mq_env_close(env);
-	tu_rmdir(dir);
+	tu_teardown(dir, env, t);
 }
 
 static void test_roll_and_seek(void **state)
 {
 	(void)state;
-	char *dir = tu_mkdtemp();
+	char *dir;
 	mq_env *env;
-	mq_topic *t = tu_topic(&env, dir, "roll", small);
+	mq_topic *t = tu_setup(&dir, &env, "roll", small);
 	for (int i = 0; i < 200; i += 4)
 		tu_append(t, 0, i, 4, 1000);
 	char path[4200];
@@ -128,17 +124,15 @@ static void test_roll_and_seek(void **state)
 	mq_reader_close(r);
 	assert_int_equal(tu_read_all(t, 0, 0, NULL, 0), 200);
 	assert_int_equal(mq_verify_partition(t, 0, NULL, NULL), 0);
-	mq_topic_close(t);
-	mq_env_close(env);
-	tu_rmdir(dir);
+	tu_teardown(dir, env, t);
 }
 
 static void test_time_non_monotonic(void **state)
 {
 	(void)state;
-	char *dir = tu_mkdtemp();
+	char *dir;
 	mq_env *env;
-	mq_topic *t = tu_topic(&env, dir, "nm", small);
+	mq_topic *t = tu_setup(&dir, &env, "nm", small);
 	int64_t ts[] = { 5000, 1000, 3000, 9000, 2000, 7000, 9500, 100 };
 	for (int i = 0; i < 8; i++)
 		for (int k = 0; k < 10; k++)
@@ -163,17 +157,15 @@ static void test_time_non_monotonic(void **state)
 		}
 	}
 	mq_reader_close(r);
-	mq_topic_close(t);
-	mq_env_close(env);
-	tu_rmdir(dir);
+	tu_teardown(dir, env, t);
 }
 
 static void test_reopen_and_two_handles(void **state)
 {
 	(void)state;
-	char *dir = tu_mkdtemp();
+	char *dir;
 	mq_env *env;
-	mq_topic *t = tu_topic(&env, dir, "re", small);
+	mq_topic *t = tu_setup(&dir, &env, "re", small);
 	tu_append(t, 0, 0, 10, -1);
 	mq_topic_close(t);
 	mq_topic *a, *b;
@@ -185,9 +177,7 @@ static void test_reopen_and_two_handles(void **state)
 	tu_assert_seq(a, 0, 110);
 	assert_int_equal(mq_verify_partition(a, 0, NULL, NULL), 0);
 	mq_topic_close(a);
-	mq_topic_close(b);
-	mq_env_close(env);
-	tu_rmdir(dir);
+	tu_teardown(dir, env, b);
 }
 
 /* size_of returns the size of segment BASE of partition 0 of topic NAME,
@@ -210,9 +200,9 @@ static long size_of(const char *dir, const char *name, int64_t base)
 static void test_writer_sees_others(void **state)
 {
 	(void)state;
-	char *dir = tu_mkdtemp();
+	char *dir;
 	mq_env *env;
-	mq_topic *t = tu_topic(&env, dir, "ws", NULL), *o;
+	mq_topic *t = tu_setup(&dir, &env, "ws", NULL), *o;
 	assert_int_equal(mq_topic_open(env, "ws", &o), 0);
 	assert_int_equal(tu_append(t, 0, 0, 3, -1), 0);
 	long first = size_of(dir, "ws", 0);
@@ -242,9 +232,7 @@ static void test_writer_sees_others(void **state)
 	assert_int_equal(mq_topic_open(env, "ws", &o), 0);
 	tu_assert_seq(o, 0, 2);
 	mq_topic_close(o);
-	mq_topic_close(t);
-	mq_env_close(env);
-	tu_rmdir(dir);
+	tu_teardown(dir, env, t);
 }
 
 /* lock_fd_of finds the descriptor this process has open on PATH, or -1. */
@@ -271,9 +259,9 @@ static int lock_fd_of(const char *path)
 static void test_fork_own_lock(void **state)
 {
 	(void)state;
-	char *dir = tu_mkdtemp(), path[4096], real[4096];
+	char *dir, path[4096], real[4096];
 	mq_env *env;
-	mq_topic *t = tu_topic(&env, dir, "fk", NULL);
+	mq_topic *t = tu_setup(&dir, &env, "fk", NULL);
 	assert_int_equal(tu_append(t, 0, 0, 1, -1), 0);
 	snprintf(path, sizeof path, "%s/fk-0/mq.lock", dir);
 	assert_non_null(realpath(path, real));
@@ -297,19 +285,17 @@ static void test_fork_own_lock(void **state)
 	assert_int_equal(WEXITSTATUS(status), 0);
 	assert_int_equal(flock(fd, LOCK_UN), 0);
 	assert_int_equal(tu_append(t, 0, 1, 1, -1), 1);
-	mq_topic_close(t);
-	mq_env_close(env);
-	tu_rmdir(dir);
+	tu_teardown(dir, env, t);
 }
 
 /* Recovery from a log cut at every byte position of its last batch. */
 static void test_torn_tail_every_byte(void **state)
 {
 	(void)state;
-	char *dir = tu_mkdtemp();
+	char *dir;
 	mq_env *env;
 	static const char *o[] = { "index.interval.bytes=50", NULL };
-	mq_topic *t = tu_topic(&env, dir, "torn", o);
+	mq_topic *t = tu_setup(&dir, &env, "torn", o);
 	for (int i = 0; i < 10; i++)
 		tu_append(t, 0, i * 3, 3, -1);
 	char log[4200], save[4300];
@@ -342,17 +328,16 @@ static void test_torn_tail_every_byte(void **state)
 		assert_int_equal(mq_verify_partition(t, 0, NULL, NULL), 0);
 		mq_topic_close(t);
 	}
-	mq_env_close(env);
-	tu_rmdir(dir);
+	tu_teardown(dir, env, NULL);
 }
 
 static void test_index_rebuilt(void **state)
 {
 	(void)state;
-	char *dir = tu_mkdtemp();
+	char *dir;
 	mq_env *env;
 	static const char *o[] = { "index.interval.bytes=10", NULL };
-	mq_topic *t = tu_topic(&env, dir, "ix", o);
+	mq_topic *t = tu_setup(&dir, &env, "ix", o);
 	for (int i = 0; i < 40; i++)
 		tu_append(t, 0, i, 1, 5000);
 	mq_topic_close(t);
@@ -390,17 +375,15 @@ static void test_index_rebuilt(void **state)
 	assert_true(tu_file_size(idx) >= isz);
 	assert_int_equal(mq_verify_partition(t, 0, NULL, NULL), 0);
 	assert_int_equal(tu_read_all(t, 0, 0, NULL, 0), 42);
-	mq_topic_close(t);
-	mq_env_close(env);
-	tu_rmdir(dir);
+	tu_teardown(dir, env, t);
 }
 
 static void test_corrupt_closed_segment(void **state)
 {
 	(void)state;
-	char *dir = tu_mkdtemp();
+	char *dir;
 	mq_env *env;
-	mq_topic *t = tu_topic(&env, dir, "bad", small);
+	mq_topic *t = tu_setup(&dir, &env, "bad", small);
 	for (int i = 0; i < 100; i++)
 		tu_append(t, 0, i, 1, -1);
 	char log[4200];
@@ -431,9 +414,7 @@ static void test_corrupt_closed_segment(void **state)
 	assert_int_equal(mq_reader_next(r, &rec), MQ_ECORRUPT);
 	mq_reader_close(r);
 	assert_true(mq_verify_partition(t, 0, NULL, NULL) >= 1);
-	mq_topic_close(t);
-	mq_env_close(env);
-	tu_rmdir(dir);
+	tu_teardown(dir, env, t);
 }
 
 /* batch_at returns the position of batch k (from 0) of the .log at path. */
@@ -486,9 +467,9 @@ static void note_problem(void *ctx, const char *file, uint64_t pos,
 static void test_verify_torn_or_damaged(void **state)
 {
 	(void)state;
-	char *dir = tu_mkdtemp();
+	char *dir;
 	mq_env *env;
-	mq_topic *t = tu_topic(&env, dir, "torn", small);
+	mq_topic *t = tu_setup(&dir, &env, "torn", small);
 	for (int i = 0; i < 10; i++)
 		tu_append(t, 0, i, 1, -1);
 	assert_int_equal(mq_sync(t), 0);
@@ -518,9 +499,7 @@ static void test_verify_torn_or_damaged(void **state)
 	pr.n = 0;
 	assert_int_equal(mq_verify_partition(t, 0, note_problem, &pr), 0);
 	assert_int_equal(tu_read_all(t, 0, 0, NULL, 0), 9);
-	mq_topic_close(t);
-	mq_env_close(env);
-	tu_rmdir(dir);
+	tu_teardown(dir, env, t);
 }
 
 /*
@@ -533,9 +512,9 @@ static void test_verify_torn_or_damaged(void **state)
 static void test_base_offset_contiguity(void **state)
 {
 	(void)state;
-	char *dir = tu_mkdtemp();
+	char *dir;
 	mq_env *env;
-	mq_topic *t = tu_topic(&env, dir, "bo", small);
+	mq_topic *t = tu_setup(&dir, &env, "bo", small);
 	for (int i = 0; i < 10; i++)
 		tu_append(t, 0, i, 1, 1000);
 	assert_int_equal(mq_sync(t), 0);
@@ -595,8 +574,8 @@ static void test_base_offset_contiguity(void **state)
 	static const char *compact[] = { "segment.bytes=1024",
 	                                 "index.interval.bytes=100",
 	                                 "cleanup.policy=compact", NULL };
-	char *dir2 = tu_mkdtemp();
-	t = tu_topic(&env, dir2, "bo", compact);
+	char *dir2;
+	t = tu_setup(&dir2, &env, "bo", compact);
 	for (int i = 0; i < 10; i++)
 		tu_append(t, 0, i, 1, 1000);
 	assert_int_equal(mq_sync(t), 0);
@@ -610,9 +589,7 @@ static void test_base_offset_contiguity(void **state)
 	assert_int_equal(n, 7);
 	assert_int_equal(mq_reader_next(r, &rec), MQ_ECORRUPT);
 	mq_reader_close(r);
-	mq_topic_close(t);
-	mq_env_close(env);
-	tu_rmdir(dir2);
+	tu_teardown(dir2, env, t);
 	tu_rmdir(dir);
 }
 
@@ -620,19 +597,17 @@ static void test_base_offset_contiguity(void **state)
 static void test_many_partitions(void **state)
 {
 	(void)state;
-	char *dir = tu_mkdtemp();
+	char *dir;
 	mq_env *env;
 	static const char *o[] = { "partitions=300", NULL };
-	mq_topic *t = tu_topic(&env, dir, "many", o);
+	mq_topic *t = tu_setup(&dir, &env, "many", o);
 	for (int round = 0; round < 2; round++)
 		for (int32_t p = 0; p < 300; p++)
 			assert_int_equal(tu_append(t, p, round, 1, -1), round);
 	assert_int_equal(mq_sync(t), 0);
 	for (int32_t p = 0; p < 300; p += 37)
 		assert_int_equal(tu_read_all(t, p, 0, NULL, 0), 2);
-	mq_topic_close(t);
-	mq_env_close(env);
-	tu_rmdir(dir);
+	tu_teardown(dir, env, t);
 }
 
 int main(void)

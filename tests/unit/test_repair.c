@@ -55,30 +55,52 @@ static int repair(mq_topic *t, int flags, struct log *l)
 	return rc;
 }
 
-/* fixture makes topic r with NREC records in 2-record batches. */
-static mq_topic *fixture(mq_env **env, const char *dir)
+/* One test's world: topic r in a fresh directory, and its segments. */
+struct fx {
+	char *dir;
+	mq_env *env;
+	mq_topic *t;
+	mq_segment_info *s;     /* partition 0's segments, at least 4 */
+	size_t ns;
+};
+
+/* list_segments lists partition 0's segments in f->s; fx_close frees them. */
+static void list_segments(struct fx *f)
 {
-	mq_topic *t = tu_topic(env, dir, "r", small);
+	assert_int_equal(mq_partition_segments(f->t, 0, &f->s, &f->ns), 0);
+	assert_true(f->ns >= 4);
+}
+
+/*
+ * fixture makes topic r in a fresh directory with NREC records in
+ * 2-record batches, synced, and lists its segments; fx_close frees it all.
+ */
+static void fixture(struct fx *f)
+{
+	f->t = tu_setup(&f->dir, &f->env, "r", small);
 	for (int i = 0; i < NREC; i += 2)
-		assert_int_equal(tu_append(t, 0, i, 2, 1000), i);
-	assert_int_equal(mq_sync(t), 0);
-	return t;
+		assert_int_equal(tu_append(f->t, 0, i, 2, 1000), i);
+	assert_int_equal(mq_sync(f->t), 0);
+	list_segments(f);
 }
 
-/* segments returns partition 0's segments (caller frees). */
-static mq_segment_info *segments(mq_topic *t, size_t *n)
+/* fx_close frees the segments, closes the topic and env, removes the dir. */
+static void fx_close(struct fx *f)
 {
-	mq_segment_info *s;
-	assert_int_equal(mq_partition_segments(t, 0, &s, n), 0);
-	assert_true(*n >= 4);
-	return s;
+	free(f->s);
+	tu_teardown(f->dir, f->env, f->t);
 }
 
-/* batch_pos returns the position of batch k of a .log. */
-static uint64_t batch_pos(const char *path, int k)
+/*
+ * log_batch stores the path of segment seg's .log (of topic r in dir) in
+ * path and returns the position of its batch k.
+ */
+static uint64_t log_batch(char *path, size_t len, const char *dir,
+                          const mq_segment_info *seg, int k)
 {
 	mq_dump *d;
 	mq_batch_info info;
+	tu_seg(path, len, dir, "r", 0, seg->base_offset, ".log");
 	assert_int_equal(mq_dump_open(path, &d), 0);
 	for (int i = 0; i <= k; i++)
 		assert_int_equal(mq_dump_next_batch(d, &info), 1);
@@ -110,6 +132,17 @@ static char *slurp(const char *path, size_t *len)
 	return buf;
 }
 
+/* expect_file checks that path holds exactly the len bytes at want. */
+static void expect_file(const char *path, const void *want, size_t len)
+{
+	size_t n;
+	char *got = slurp(path, &n);
+	assert_non_null(got);
+	assert_int_equal(n, len);
+	assert_memory_equal(got, want, len);
+	free(got);
+}
+
 /* snapshot lists every file under the partition with its checksum. */
 static char *snapshot(const char *dir)
 {
@@ -124,6 +157,21 @@ static char *snapshot(const char *dir)
 	assert_true(n < (1 << 16) - 1);
 	assert_int_equal(pclose(p), 0);
 	return buf;
+}
+
+/*
+ * repair_keeps_files repairs f's partition with flags into *l, checks that
+ * it reported want actions and that no file of the partition changed.
+ */
+static void repair_keeps_files(struct fx *f, int flags, int want,
+                               struct log *l)
+{
+	char *before = snapshot(f->dir);
+	assert_int_equal(repair(f->t, flags, l), want);
+	char *after = snapshot(f->dir);
+	assert_string_equal(before, after);
+	free(before);
+	free(after);
 }
 
 /* expect_records checks that partition 0 holds exactly records
@@ -153,20 +201,17 @@ static void expect_verified(mq_topic *t)
 static void test_clean_partition(void **state)
 {
 	(void)state;
-	char *dir = tu_mkdtemp();
-	mq_env *env;
-	mq_topic *t = fixture(&env, dir);
-	char *before = snapshot(dir);
+	struct fx fx;
+	fixture(&fx);
+	char *before = snapshot(fx.dir);
 	struct log l;
-	assert_int_equal(repair(t, 0, &l), 0);
-	assert_int_equal(repair(t, MQ_REPAIR_DRY_RUN, &l), 0);
-	char *after = snapshot(dir);
+	assert_int_equal(repair(fx.t, 0, &l), 0);
+	assert_int_equal(repair(fx.t, MQ_REPAIR_DRY_RUN, &l), 0);
+	char *after = snapshot(fx.dir);
 	assert_string_equal(before, after);
 	free(before);
 	free(after);
-	mq_topic_close(t);
-	mq_env_close(env);
-	tu_rmdir(dir);
+	fx_close(&fx);
 }
 
 /*
@@ -178,41 +223,32 @@ static void test_clean_partition(void **state)
  */
 static void damage_case(int si, int k)
 {
-	char *dir = tu_mkdtemp();
-	mq_env *env;
-	mq_topic *t = fixture(&env, dir);
-	size_t ns;
-	mq_segment_info *s = segments(t, &ns);
+	struct fx fx;
+	fixture(&fx);
 	if (si < 0)
-		si = (int)ns - 1;
+		si = (int)fx.ns - 1;
 	if (k < 0)
-		k = (int)s[si].batches - 1;
-	int last = si == (int)ns - 1;
+		k = (int)fx.s[si].batches - 1;
+	int last = si == (int)fx.ns - 1;
 	char path[4200], aside[4300];
-	tu_seg(path, sizeof path, dir, "r", 0, s[si].base_offset, ".log");
-	uint64_t pos = batch_pos(path, k);
+	uint64_t pos = log_batch(path, sizeof path, fx.dir, &fx.s[si], k);
 	flip(path, pos + 40);
 	size_t olen;
 	char *orig = slurp(path, &olen);
 	assert_non_null(orig);
 
 	/* Readers stop at the damage; mq-inspect --verify names it. */
-	assert_true(mq_verify_partition(t, 0, NULL, NULL) > 0);
+	assert_true(mq_verify_partition(fx.t, 0, NULL, NULL) > 0);
 
 	struct log l;
-	char *snap = snapshot(dir);
-	assert_int_equal(repair(t, MQ_REPAIR_DRY_RUN, &l), 3);
-	char *snap2 = snapshot(dir);
-	assert_string_equal(snap, snap2);
-	free(snap);
-	free(snap2);
+	repair_keeps_files(&fx, MQ_REPAIR_DRY_RUN, 3, &l);
 	struct log dry = l;
 
-	assert_int_equal(repair(t, 0, &l), 3);
-	int64_t lost_lo = s[si].base_offset + 2 * k;
-	int64_t lost_hi = s[si].next_offset;
+	assert_int_equal(repair(fx.t, 0, &l), 3);
+	int64_t lost_lo = fx.s[si].base_offset + 2 * k;
+	int64_t lost_hi = fx.s[si].next_offset;
 	assert_int_equal(l.a[0].kind, MQ_REPAIR_DAMAGE);
-	assert_int_equal(l.a[0].base_offset, s[si].base_offset);
+	assert_int_equal(l.a[0].base_offset, fx.s[si].base_offset);
 	assert_int_equal(l.a[0].position, pos);
 	assert_int_equal(l.a[0].offset, lost_lo);
 	assert_int_equal(l.a[0].batches, k);
@@ -221,7 +257,7 @@ static void damage_case(int si, int k)
 	assert_string_equal(l.why[0], "CRC mismatch");
 	char want[64];
 	snprintf(want, sizeof want, "%020lld.log.damaged-%llu",
-	         (long long)s[si].base_offset, (unsigned long long)pos);
+	         (long long)fx.s[si].base_offset, (unsigned long long)pos);
 	assert_string_equal(l.aside[0], want);
 	assert_int_equal(l.a[1].kind, MQ_REPAIR_INDEX);
 	assert_string_equal(l.why[1], "the log was cut");
@@ -236,50 +272,34 @@ static void damage_case(int si, int k)
 
 	/* The segment is cut at the damage; the rest is beside it. */
 	assert_int_equal(tu_file_size(path), (long)pos);
-	size_t n1, n2;
-	char *kept = slurp(path, &n1);
-	assert_int_equal(n1, pos);
-	assert_memory_equal(kept, orig, pos);
+	expect_file(path, orig, pos);
 	snprintf(aside, sizeof aside, "%s.damaged-%llu", path,
 	         (unsigned long long)pos);
-	char *moved = slurp(aside, &n2);
-	assert_non_null(moved);
-	assert_int_equal(n2, olen - pos);
-	assert_memory_equal(moved, orig + pos, n2);
-	free(kept);
-	free(moved);
+	expect_file(aside, orig + pos, olen - pos);
 	free(orig);
 
-	expect_verified(t);
-	expect_records(t, (int)lost_lo, (int)lost_hi, 0);
+	expect_verified(fx.t);
+	expect_records(fx.t, (int)lost_lo, (int)lost_hi, 0);
 	if (!last && lost_lo < lost_hi) {
 		/* The set-aside file is what tells that gap from damage. */
 		char away[4400];
 		snprintf(away, sizeof away, "%s.away", aside);
 		assert_int_equal(rename(aside, away), 0);
-		assert_int_equal(mq_verify_partition(t, 0, NULL, NULL), 1);
+		assert_int_equal(mq_verify_partition(fx.t, 0, NULL, NULL), 1);
 		assert_int_equal(rename(away, aside), 0);
 	}
 
 	/* Again: nothing to do, nothing changes. */
-	snap = snapshot(dir);
-	assert_int_equal(repair(t, 0, &l), 0);
-	snap2 = snapshot(dir);
-	assert_string_equal(snap, snap2);
-	free(snap);
-	free(snap2);
+	repair_keeps_files(&fx, 0, 0, &l);
 
 	/* The writer carries on after the kept records of the last segment. */
-	mq_topic_close(t);
-	assert_int_equal(mq_topic_open(env, "r", &t), 0);
+	mq_topic_close(fx.t);
+	assert_int_equal(mq_topic_open(fx.env, "r", &fx.t), 0);
 	int64_t next = last ? lost_lo : NREC;
-	assert_int_equal(tu_append(t, 0, NREC, 2, 1000), next);
-	expect_records(t, (int)lost_lo, (int)lost_hi, 2);
-	expect_verified(t);
-	free(s);
-	mq_topic_close(t);
-	mq_env_close(env);
-	tu_rmdir(dir);
+	assert_int_equal(tu_append(fx.t, 0, NREC, 2, 1000), next);
+	expect_records(fx.t, (int)lost_lo, (int)lost_hi, 2);
+	expect_verified(fx.t);
+	fx_close(&fx);
 }
 
 static void test_damage_closed_segment(void **state)
@@ -322,101 +342,82 @@ static void test_damage_whole_active_segment(void **state)
 static void test_damage_base_offset(void **state)
 {
 	(void)state;
-	char *dir = tu_mkdtemp();
-	mq_env *env;
-	mq_topic *t = fixture(&env, dir);
-	size_t ns;
-	mq_segment_info *s = segments(t, &ns);
+	struct fx fx;
+	fixture(&fx);
 	char path[4200];
-	tu_seg(path, sizeof path, dir, "r", 0, s[1].base_offset, ".log");
-	uint64_t pos = batch_pos(path, 2);
+	uint64_t pos = log_batch(path, sizeof path, fx.dir, &fx.s[1], 2);
 	flip(path, pos + 7);
 	struct log l;
-	assert_int_equal(repair(t, 0, &l), 3);
+	assert_int_equal(repair(fx.t, 0, &l), 3);
 	assert_int_equal(l.a[0].kind, MQ_REPAIR_DAMAGE);
 	assert_int_equal(l.a[0].position, pos);
 	assert_string_equal(l.why[0], "batch offset out of sequence");
-	expect_verified(t);
-	expect_records(t, (int)s[1].base_offset + 4, (int)s[1].next_offset, 0);
-	free(s);
-	mq_topic_close(t);
-	mq_env_close(env);
-	tu_rmdir(dir);
+	expect_verified(fx.t);
+	expect_records(fx.t, (int)fx.s[1].base_offset + 4,
+	               (int)fx.s[1].next_offset, 0);
+	fx_close(&fx);
 }
 
 /* An incomplete last batch of the active segment is a torn tail: cut. */
 static void test_torn_tail(void **state)
 {
 	(void)state;
-	char *dir = tu_mkdtemp();
-	mq_env *env;
-	mq_topic *t = fixture(&env, dir);
-	size_t ns;
-	mq_segment_info *s = segments(t, &ns);
-	mq_segment_info *a = &s[ns - 1];
+	struct fx fx;
+	fixture(&fx);
+	mq_segment_info *a = &fx.s[fx.ns - 1];
 	char path[4200];
-	tu_seg(path, sizeof path, dir, "r", 0, a->base_offset, ".log");
-	uint64_t pos = batch_pos(path, (int)a->batches - 1);
+	uint64_t pos = log_batch(path, sizeof path, fx.dir, a,
+	                         (int)a->batches - 1);
 	long size = tu_file_size(path);
 	assert_int_equal(truncate(path, size - 5), 0);
 	struct log l;
-	assert_int_equal(repair(t, 0, &l), 3);
+	assert_int_equal(repair(fx.t, 0, &l), 3);
 	assert_int_equal(l.a[0].kind, MQ_REPAIR_TORN);
 	assert_int_equal(l.a[0].position, pos);
 	assert_int_equal(l.a[0].bytes, (uint64_t)(size - 5) - pos);
 	assert_string_equal(l.why[0], "incomplete batch");
 	assert_string_equal(l.aside[0], "");
 	assert_int_equal(tu_file_size(path), (long)pos);
-	assert_int_equal(repair(t, 0, &l), 0);
-	expect_verified(t);
-	expect_records(t, NREC - 2, NREC, 0);
-	assert_int_equal(tu_append(t, 0, NREC, 2, 1000), NREC - 2);
-	free(s);
-	mq_topic_close(t);
-	mq_env_close(env);
-	tu_rmdir(dir);
+	assert_int_equal(repair(fx.t, 0, &l), 0);
+	expect_verified(fx.t);
+	expect_records(fx.t, NREC - 2, NREC, 0);
+	assert_int_equal(tu_append(fx.t, 0, NREC, 2, 1000), NREC - 2);
+	fx_close(&fx);
 }
 
 /* An incomplete batch in a closed segment is damage, not a torn tail. */
 static void test_incomplete_closed_segment(void **state)
 {
 	(void)state;
-	char *dir = tu_mkdtemp();
-	mq_env *env;
-	mq_topic *t = fixture(&env, dir);
-	size_t ns;
-	mq_segment_info *s = segments(t, &ns);
+	struct fx fx;
+	fixture(&fx);
 	char path[4200];
-	tu_seg(path, sizeof path, dir, "r", 0, s[0].base_offset, ".log");
-	uint64_t pos = batch_pos(path, (int)s[0].batches - 1);
+	uint64_t pos = log_batch(path, sizeof path, fx.dir, &fx.s[0],
+	                         (int)fx.s[0].batches - 1);
 	assert_int_equal(truncate(path, tu_file_size(path) - 3), 0);
 	struct log l;
-	assert_int_equal(repair(t, 0, &l), 3);
+	assert_int_equal(repair(fx.t, 0, &l), 3);
 	assert_int_equal(l.a[0].kind, MQ_REPAIR_DAMAGE);
 	assert_int_equal(l.a[0].position, pos);
 	assert_string_equal(l.why[0], "incomplete batch");
-	expect_verified(t);
-	free(s);
-	mq_topic_close(t);
-	mq_env_close(env);
-	tu_rmdir(dir);
+	expect_verified(fx.t);
+	fx_close(&fx);
 }
 
 /* Damaged, missing and misplaced indexes of closed and active segments. */
 static void test_index_damage_only(void **state)
 {
 	(void)state;
-	char *dir = tu_mkdtemp();
-	mq_env *env;
-	mq_topic *t = fixture(&env, dir);
-	size_t ns;
-	mq_segment_info *s = segments(t, &ns);
+	struct fx fx;
+	fixture(&fx);
 	char p0[4200], p1[4200], p2[4200], p3[4200], log1[4200];
-	tu_seg(p0, sizeof p0, dir, "r", 0, s[0].base_offset, ".timeindex");
-	tu_seg(p1, sizeof p1, dir, "r", 0, s[1].base_offset, ".index");
-	tu_seg(p2, sizeof p2, dir, "r", 0, s[2].base_offset, ".index");
-	tu_seg(p3, sizeof p3, dir, "r", 0, s[ns - 1].base_offset, ".index");
-	tu_seg(log1, sizeof log1, dir, "r", 0, s[1].base_offset, ".log");
+	tu_seg(p0, sizeof p0, fx.dir, "r", 0, fx.s[0].base_offset,
+	       ".timeindex");
+	tu_seg(p1, sizeof p1, fx.dir, "r", 0, fx.s[1].base_offset, ".index");
+	tu_seg(p2, sizeof p2, fx.dir, "r", 0, fx.s[2].base_offset, ".index");
+	tu_seg(p3, sizeof p3, fx.dir, "r", 0, fx.s[fx.ns - 1].base_offset,
+	       ".index");
+	tu_seg(log1, sizeof log1, fx.dir, "r", 0, fx.s[1].base_offset, ".log");
 	size_t good_len;
 	char *good = slurp(p1, &good_len);
 	assert_true(good_len >= 16);
@@ -433,8 +434,8 @@ static void test_index_damage_only(void **state)
 	char *logbytes = slurp(log1, &llen);
 
 	struct log l;
-	assert_int_equal(repair(t, MQ_REPAIR_DRY_RUN, &l), 4);
-	assert_int_equal(repair(t, 0, &l), 4);
+	assert_int_equal(repair(fx.t, MQ_REPAIR_DRY_RUN, &l), 4);
+	assert_int_equal(repair(fx.t, 0, &l), 4);
 	assert_string_equal(l.file[0], strrchr(p0, '/') + 1);
 	assert_string_equal(l.why[0], "missing");
 	assert_string_equal(l.file[1], strrchr(p1, '/') + 1);
@@ -443,7 +444,7 @@ static void test_index_damage_only(void **state)
 	assert_string_equal(l.why[2], "not a regular file");
 	char want[64];
 	snprintf(want, sizeof want, "%020lld.index.damaged",
-	         (long long)s[2].base_offset);
+	         (long long)fx.s[2].base_offset);
 	assert_string_equal(l.aside[2], want);
 	assert_string_equal(l.file[3], strrchr(p3, '/') + 1);
 	char sz[64];
@@ -453,16 +454,9 @@ static void test_index_damage_only(void **state)
 		assert_int_equal(l.a[i].kind, MQ_REPAIR_INDEX);
 
 	/* Rebuilt by the writer's rule: the same bytes it wrote. */
-	size_t n;
-	char *rebuilt = slurp(p1, &n);
-	assert_int_equal(n, good_len);
-	assert_memory_equal(rebuilt, good, n);
-	free(rebuilt);
+	expect_file(p1, good, good_len);
 	free(good);
-	char *log_after = slurp(log1, &n);
-	assert_int_equal(n, llen);
-	assert_memory_equal(log_after, logbytes, n);
-	free(log_after);
+	expect_file(log1, logbytes, llen);
 	free(logbytes);
 	struct stat st;
 	char moved[4300];
@@ -472,14 +466,11 @@ static void test_index_damage_only(void **state)
 	assert_int_equal(stat(p2, &st), 0);
 	assert_true(S_ISREG(st.st_mode));
 
-	expect_verified(t);
-	assert_int_equal(repair(t, 0, &l), 0);
-	expect_records(t, NREC, NREC, 0);
-	assert_int_equal(tu_append(t, 0, NREC, 2, 1000), NREC);
-	free(s);
-	mq_topic_close(t);
-	mq_env_close(env);
-	tu_rmdir(dir);
+	expect_verified(fx.t);
+	assert_int_equal(repair(fx.t, 0, &l), 0);
+	expect_records(fx.t, NREC, NREC, 0);
+	assert_int_equal(tu_append(fx.t, 0, NREC, 2, 1000), NREC);
+	fx_close(&fx);
 }
 
 /*
@@ -491,16 +482,15 @@ static void test_index_damage_only(void **state)
 static void test_timeindex_not_batch_max(void **state)
 {
 	(void)state;
-	char *dir = tu_mkdtemp();
-	mq_env *env;
-	mq_topic *t = tu_topic(&env, dir, "r", small);
+	struct fx fx = { 0 };
+	fx.t = tu_setup(&fx.dir, &fx.env, "r", small);
 	for (int i = 0; i < NREC; i += 2)
-		assert_int_equal(tu_append(t, 0, i, 2, 1000 + 10 * i), i);
-	assert_int_equal(mq_sync(t), 0);
-	size_t ns;
-	mq_segment_info *s = segments(t, &ns);
+		assert_int_equal(tu_append(fx.t, 0, i, 2, 1000 + 10 * i), i);
+	assert_int_equal(mq_sync(fx.t), 0);
+	list_segments(&fx);
 	char p0[4200];
-	tu_seg(p0, sizeof p0, dir, "r", 0, s[0].base_offset, ".timeindex");
+	tu_seg(p0, sizeof p0, fx.dir, "r", 0, fx.s[0].base_offset,
+	       ".timeindex");
 	size_t good_len;
 	char *good = slurp(p0, &good_len);
 	assert_true(good_len >= 24);
@@ -510,26 +500,19 @@ static void test_timeindex_not_batch_max(void **state)
 	unsigned char c = (unsigned char)good[7] + 1;
 	assert_int_equal(pwrite(fd, &c, 1, 7), 1);
 	close(fd);
-	assert_int_equal(mq_verify_partition(t, 0, NULL, NULL), 1);
+	assert_int_equal(mq_verify_partition(fx.t, 0, NULL, NULL), 1);
 
 	struct log l;
-	assert_int_equal(repair(t, 0, &l), 1);
+	assert_int_equal(repair(fx.t, 0, &l), 1);
 	assert_string_equal(l.file[0], strrchr(p0, '/') + 1);
 	assert_string_equal(l.why[0], "entry 0 has a timestamp that is not the "
 	                    "maxTimestamp of the batch holding its offset");
 	assert_int_equal(l.a[0].kind, MQ_REPAIR_INDEX);
-	size_t n;
-	char *rebuilt = slurp(p0, &n);
-	assert_int_equal(n, good_len);
-	assert_memory_equal(rebuilt, good, n);
-	free(rebuilt);
+	expect_file(p0, good, good_len);
 	free(good);
-	expect_verified(t);
-	assert_int_equal(repair(t, 0, &l), 0);
-	free(s);
-	mq_topic_close(t);
-	mq_env_close(env);
-	tu_rmdir(dir);
+	expect_verified(fx.t);
+	assert_int_equal(repair(fx.t, 0, &l), 0);
+	fx_close(&fx);
 }
 
 /*
@@ -541,14 +524,10 @@ static void test_timeindex_not_batch_max(void **state)
 static void test_interrupted_repair(void **state)
 {
 	(void)state;
-	char *dir = tu_mkdtemp();
-	mq_env *env;
-	mq_topic *t = fixture(&env, dir);
-	size_t ns;
-	mq_segment_info *s = segments(t, &ns);
+	struct fx fx;
+	fixture(&fx);
 	char path[4200], aside[4300], other[4400], tmp[4300];
-	tu_seg(path, sizeof path, dir, "r", 0, s[1].base_offset, ".log");
-	uint64_t pos = batch_pos(path, 4);
+	uint64_t pos = log_batch(path, sizeof path, fx.dir, &fx.s[1], 4);
 	flip(path, pos + 30);
 	size_t olen;
 	char *orig = slurp(path, &olen);
@@ -558,12 +537,12 @@ static void test_interrupted_repair(void **state)
 	assert_non_null(f);
 	assert_int_equal(fwrite(orig + pos, 1, olen - pos, f), olen - pos);
 	fclose(f);
-	snprintf(tmp, sizeof tmp, "%s/r-0/.mq-repair-1-1", dir);
+	snprintf(tmp, sizeof tmp, "%s/r-0/.mq-repair-1-1", fx.dir);
 	f = fopen(tmp, "wb");
 	assert_non_null(f);
 	fclose(f);
 	struct log l;
-	assert_int_equal(repair(t, 0, &l), 3);
+	assert_int_equal(repair(fx.t, 0, &l), 3);
 	assert_string_equal(l.aside[0], strrchr(aside, '/') + 1);
 	assert_int_equal(access(tmp, F_OK), -1);
 	snprintf(other, sizeof other, "%s.1", aside);
@@ -576,73 +555,65 @@ static void test_interrupted_repair(void **state)
 	for (int i = 0; i < 100; i++)
 		fputc(0xab, f);
 	fclose(f);
-	assert_int_equal(repair(t, 0, &l), 3);
+	assert_int_equal(repair(fx.t, 0, &l), 3);
 	snprintf(other, sizeof other, "%s.damaged-%llu.1",
 	         strrchr(path, '/') + 1, (unsigned long long)pos);
 	assert_string_equal(l.aside[0], other);
-	expect_verified(t);
+	expect_verified(fx.t);
 	free(orig);
-	free(s);
-	mq_topic_close(t);
-	mq_env_close(env);
-	tu_rmdir(dir);
+	fx_close(&fx);
 }
 
 /* A held writer lock is MQ_EBUSY with MQ_NOWAIT; nothing changes. */
 static void test_nowait_busy(void **state)
 {
 	(void)state;
-	char *dir = tu_mkdtemp();
-	mq_env *env;
-	mq_topic *t = fixture(&env, dir);
+	struct fx fx;
+	fixture(&fx);
 	char lock[4200];
-	snprintf(lock, sizeof lock, "%s/r-0/mq.lock", dir);
+	snprintf(lock, sizeof lock, "%s/r-0/mq.lock", fx.dir);
 	/* flock conflicts between open file descriptions, even in one
 	 * process. */
 	int fd = open(lock, O_RDWR | O_CREAT, 0644);
 	assert_true(fd >= 0);
 	assert_int_equal(flock(fd, LOCK_EX), 0);
 	char path[4200];
-	tu_seg(path, sizeof path, dir, "r", 0, 0, ".index");
+	tu_seg(path, sizeof path, fx.dir, "r", 0, 0, ".index");
 	assert_int_equal(unlink(path), 0);
-	assert_int_equal(mq_repair_partition(t, 0, MQ_NOWAIT, NULL, NULL), MQ_EBUSY);
+	assert_int_equal(mq_repair_partition(fx.t, 0, MQ_NOWAIT, NULL, NULL),
+	                 MQ_EBUSY);
 	assert_non_null(strstr(mq_errmsg(), "locked"));
 	assert_int_equal(access(path, F_OK), -1);
 	close(fd);
-	assert_int_equal(mq_repair_partition(t, 0, MQ_NOWAIT, NULL, NULL), 1);
+	assert_int_equal(mq_repair_partition(fx.t, 0, MQ_NOWAIT, NULL, NULL),
+	                 1);
 	assert_int_equal(access(path, F_OK), 0);
-	assert_int_equal(mq_repair_partition(t, 1, 0, NULL, NULL), MQ_ERANGE);
-	mq_topic_close(t);
-	mq_env_close(env);
-	tu_rmdir(dir);
+	assert_int_equal(mq_repair_partition(fx.t, 1, 0, NULL, NULL),
+	                 MQ_ERANGE);
+	fx_close(&fx);
 }
 
 /* A compacted topic: gaps are normal, repair still cuts at damage. */
 static void test_compacted_topic(void **state)
 {
 	(void)state;
-	char *dir = tu_mkdtemp();
-	mq_env *env;
+	struct fx fx = { 0 };
 	const char *cfg[] = { "segment.bytes=1024", "index.interval.bytes=100",
 	                      "cleanup.policy=compact", NULL };
-	mq_topic *t = tu_topic(&env, dir, "r", cfg);
+	fx.t = tu_setup(&fx.dir, &fx.env, "r", cfg);
 	for (int i = 0; i < NREC; i += 2)
-		assert_int_equal(tu_append(t, 0, i, 2, 1000), i);
-	size_t ns;
-	mq_segment_info *s = segments(t, &ns);
+		assert_int_equal(tu_append(fx.t, 0, i, 2, 1000), i);
+	list_segments(&fx);
 	char path[4200];
-	tu_seg(path, sizeof path, dir, "r", 0, s[1].base_offset, ".log");
-	uint64_t pos = batch_pos(path, 1);
+	uint64_t pos = log_batch(path, sizeof path, fx.dir, &fx.s[1], 1);
 	flip(path, pos + 50);
 	struct log l;
-	assert_int_equal(repair(t, 0, &l), 3);
+	assert_int_equal(repair(fx.t, 0, &l), 3);
 	assert_int_equal(l.a[0].position, pos);
-	expect_verified(t);
-	expect_records(t, (int)s[1].base_offset + 2, (int)s[1].next_offset, 0);
-	free(s);
-	mq_topic_close(t);
-	mq_env_close(env);
-	tu_rmdir(dir);
+	expect_verified(fx.t);
+	expect_records(fx.t, (int)fx.s[1].base_offset + 2,
+	               (int)fx.s[1].next_offset, 0);
+	fx_close(&fx);
 }
 
 int main(void)

@@ -181,9 +181,7 @@ static void test_delete_before(void **state)
 	assert_int_equal(nums[0], 12);
 	mq_reader_close(r);
 	mq_topic_close(t2);
-	mq_topic_close(t);
-	mq_env_close(env);
-	tu_rmdir(dir);
+	tu_teardown(dir, env, t);
 }
 
 static void test_reader_moved(void **state)
@@ -244,9 +242,7 @@ static void test_reader_moved(void **state)
 	assert_int_equal(mq_reader_moved(r, &from, &to), 1);
 	assert_int_equal(to, 13);
 	mq_reader_close(r);
-	mq_topic_close(t);
-	mq_env_close(env);
-	tu_rmdir(dir);
+	tu_teardown(dir, env, t);
 }
 
 static void test_time_and_roll(void **state)
@@ -321,9 +317,7 @@ static void test_time_and_roll(void **state)
 	assert_int_equal(mq_retain(t2, 0, &o, NULL, NULL, &res), 0);
 	assert_int_equal(res.segments_deleted, 0);
 	mq_topic_close(t2);
-	mq_topic_close(t);
-	mq_env_close(env);
-	tu_rmdir(dir);
+	tu_teardown(dir, env, t);
 }
 
 static void test_size(void **state)
@@ -354,9 +348,7 @@ static void test_size(void **state)
 	/* Exactly at the limit: nothing more goes. */
 	assert_int_equal(mq_retain(t, 0, &o, NULL, NULL, &res), 0);
 	assert_int_equal(res.segments_deleted, 0);
-	mq_topic_close(t);
-	mq_env_close(env);
-	tu_rmdir(dir);
+	tu_teardown(dir, env, t);
 }
 
 /* The log start is persisted before files go: the states a crash can
@@ -400,9 +392,7 @@ static void test_cut_short(void **state)
 	assert_non_null(strstr(mq_errmsg(), "mq.log-start"));
 	mq_topic_close(t2);
 	mq_env_close(env2);
-	mq_topic_close(t);
-	mq_env_close(env);
-	tu_rmdir(dir);
+	tu_teardown(dir, env, t);
 }
 
 static void mkdirs(const char *dir, const char *sub)
@@ -493,9 +483,7 @@ static void test_groups(void **state)
 	assert_int_equal(mq_retain(t, 0, &o, NULL, NULL, &res), 0);
 	assert_int_equal(res.segments_deleted, 1);
 	assert_offsets(t, 6, 12);
-	mq_topic_close(t);
-	mq_env_close(env);
-	tu_rmdir(dir);
+	tu_teardown(dir, env, t);
 }
 
 int main(void)

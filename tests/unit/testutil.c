@@ -48,6 +48,20 @@ mq_topic *tu_topic(mq_env **env, const char *dir, const char *name,
 	return t;
 }
 
+mq_topic *tu_setup(char **dir, mq_env **env, const char *name,
+                   const char *const *overrides)
+{
+	*dir = tu_mkdtemp();
+	return tu_topic(env, *dir, name, overrides);
+}
+
+void tu_teardown(char *dir, mq_env *env, mq_topic *t)
+{
+	mq_topic_close(t);
+	mq_env_close(env);
+	tu_rmdir(dir);
+}
+
 int64_t tu_append(mq_topic *t, int32_t p, int first, int count, int64_t ts)
 {
 	mq_batch *b;

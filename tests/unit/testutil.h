@@ -22,6 +22,17 @@ mq_topic *tu_topic(mq_env **env, const char *dir, const char *name,
                    const char *const *overrides);
 
 /*
+ * tu_setup makes a fresh data directory (*dir) and creates and opens topic
+ * name in a new env there (*env), as tu_topic does; it returns the topic.
+ * The caller hands all three back to tu_teardown.
+ */
+mq_topic *tu_setup(char **dir, mq_env **env, const char *name,
+                   const char *const *overrides);
+
+/* tu_teardown closes t (NULL allowed) and env, then removes and frees dir. */
+void tu_teardown(char *dir, mq_env *env, mq_topic *t);
+
+/*
  * tu_append appends count records "v<i>" (i from first) with timestamps
  * ts + i (or -1 when ts < 0) to partition p as one batch; returns the base
  * offset.
