@@ -173,24 +173,55 @@ static size_t fill(struct input *in)
 	return (size_t)n;
 }
 
-/* Where the key delimiter is in the buffered start of the current record,
- * or -1. */
-static int64_t key_pos(size_t from)
+/*
+ * The key delimiter of a record too long to hold, looked for as its bytes
+ * go by: pos is the record offset where it starts (-1: not seen yet), and
+ * every offset before done has been looked at.  Whatever happens to be
+ * buffered past the record is not looked at: it is the next record's.
+ */
+struct keyscan {
+	int64_t pos;
+	uint64_t done;
+};
+
+/* Whether ks still looks for the key delimiter. */
+static int key_wanted(const struct keyscan *ks)
+{
+	return ks->pos < 0 && f->kdelim && f->mode != FRAME_JSON;
+}
+
+/* Looks at the n bytes at p, which are surely the record's, from record
+ * offset at on. */
+static void key_step(struct keyscan *ks, const char *p, uint64_t at, size_t n)
 {
 	const char *k;
+	size_t from;
 
-	if (!f->kdelim || f->mode == FRAME_JSON)
-		return -1;
-	k = frame_find(buf + from, end - from, f->kdelim, f->kdelim_len);
-	return k ? k - (buf + from) : -1;
+	if (!key_wanted(ks) || at + n <= ks->done)
+		return;
+	from = ks->done > at ? (size_t)(ks->done - at) : 0;
+	if ((k = frame_find(p + from, n - from, f->kdelim, f->kdelim_len))) {
+		ks->pos = (int64_t)(at + (uint64_t)(k - p));
+		return;
+	}
+	/* A delimiter may start in its last kdelim_len - 1 bytes. */
+	if (n - from >= f->kdelim_len)
+		ks->done = at + n - (f->kdelim_len - 1);
+}
+
+/* Of the record's bytes up to record offset upto, how many at the end are
+ * still to look at for the key delimiter (and must be kept). */
+static uint64_t key_hold(const struct keyscan *ks, uint64_t upto)
+{
+	return key_wanted(ks) && upto > ks->done ? upto - ks->done : 0;
 }
 
 /* Drops the rest of an over-long delimited record, counting its bytes,
  * and reports it. */
 static void skip_delimited(struct input *in)
 {
-	int64_t kpos = key_pos(start);
-	uint64_t len = 0;
+	struct keyscan ks = { -1, 0 };
+	uint64_t len = 0;       /* record bytes before buf + start */
 
 	for (;;) {
 		size_t avail = end - start, keep;
@@ -198,21 +229,28 @@ static void skip_delimited(struct input *in)
 		    f->delim_len);
 
 		if (hit) {
-			len += (uint64_t)(hit - (buf + start));
-			start = (size_t)(hit - buf) + f->delim_len;
+			size_t n = (size_t)(hit - (buf + start));
+			key_step(&ks, buf + start, len, n);
+			len += n;
+			start += n + f->delim_len;
 			break;
 		}
 		if (in->eof) {
+			key_step(&ks, buf + start, len, avail);
 			len += avail;
 			start = end;
 			break;
 		}
+		/* The last delim_len - 1 bytes may start the delimiter. */
 		keep = avail < f->delim_len - 1 ? avail : f->delim_len - 1;
+		key_step(&ks, buf + start, len, avail - keep);
+		if (key_hold(&ks, len + avail) > keep)
+			keep = (size_t)key_hold(&ks, len + avail);
 		len += avail - keep;
 		start = end - keep;
 		fill(in);
 	}
-	f->too_long(in, kpos, len);
+	f->too_long(in, ks.pos, len);
 }
 
 /* Frames records ending with the delimiter (JSON Lines: a newline); the
@@ -289,17 +327,23 @@ static void frame_length(struct input *in)
 			    n);
 		}
 		if (n > (uint64_t)f->raw_limit) {
-			int64_t kpos = key_pos(start);
+			struct keyscan ks = { -1, 0 };
 			uint64_t left = n;
 			for (;;) {
 				size_t take = end - start < left ?
 				    end - start : (size_t)left;
+				uint64_t at = n - left;
+				key_step(&ks, buf + start, at, take);
+				/* Bytes that may start a key delimiter stay,
+				 * unless the record ends here. */
+				if (take < left)
+					take -= (size_t)key_hold(&ks, at + take);
 				start += take;
 				left -= take;
 				if (!left || !fill(in))
 					break;
 			}
-			f->too_long(in, kpos, n);
+			f->too_long(in, ks.pos, n);
 			continue;
 		}
 		while (end - start < n && fill(in))

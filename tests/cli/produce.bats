@@ -438,6 +438,47 @@ four"
 	[ "$output" = "a|b|" ]
 }
 
+@test "produce: a huge record's key is where its delimiter is, however far in" {
+	mq-create -c max.message.bytes=1000 t
+	# A 300000-byte key: more than a pipe's first read holds, less
+	# than a file's.  Its size counts the key split off: 300076.
+	{ head -c 300000 /dev/zero | tr '\0' q; echo ':tail'; echo 'a:b'; } \
+		>"$BATS_TEST_TMPDIR/in"
+	run --separate-stderr mq-produce -K: --skip-invalid t "$BATS_TEST_TMPDIR/in"
+	[ "$status" -eq 0 ]
+	[ "$stderr" = "mq-produce: $BATS_TEST_TMPDIR/in: record 1: 300076 bytes exceeds max.message.bytes (1000) of topic 't'" ]
+	run --separate-stderr mq-produce -K: --skip-invalid t \
+		< <(cat "$BATS_TEST_TMPDIR/in")
+	[ "$stderr" = "mq-produce: record 1: 300076 bytes exceeds max.message.bytes (1000) of topic 't'" ]
+	# With no key delimiter, the next record's, read with it, does not
+	# count: 2070 (length-prefixed, 2000 bytes).
+	{ printf '\000\000\007\320'; head -c 2000 /dev/zero | tr '\0' q
+	  printf '\000\000\000\003a:b'; } >"$BATS_TEST_TMPDIR/in"
+	run --separate-stderr mq-produce --length-prefixed -K: --skip-invalid t \
+		"$BATS_TEST_TMPDIR/in"
+	[ "$stderr" = "mq-produce: $BATS_TEST_TMPDIR/in: record 1: 2070 bytes exceeds max.message.bytes (1000) of topic 't'" ]
+	run -0 mq-consume -F '%k=%s|' t
+	[ "$output" = "a=b|a=b|a=b|" ]
+}
+
+@test "produce: a two-byte key delimiter across reads of a huge record" {
+	mq-create t
+	{ head -c 1048575 /dev/zero | tr '\0' q; printf '::'
+	  head -c 1000 /dev/zero | tr '\0' v; echo; } >"$BATS_TEST_TMPDIR/in"
+	run --separate-stderr mq-produce -K:: t "$BATS_TEST_TMPDIR/in"
+	[ "$status" -eq 1 ]
+	[ "$stderr" = "mq-produce: $BATS_TEST_TMPDIR/in: record 1: 1049649 bytes exceeds max.message.bytes (1048588) of topic 't'" ]
+	run --separate-stderr mq-produce -K:: t < <(cat "$BATS_TEST_TMPDIR/in")
+	[ "$status" -eq 1 ]
+	[ "$stderr" = "mq-produce: record 1: 1049649 bytes exceeds max.message.bytes (1048588) of topic 't'" ]
+	# The same record length-prefixed.
+	run --separate-stderr mq-produce --length-prefixed -K:: t \
+		< <(printf '\000\020\003\351'; head -c 1048577 "$BATS_TEST_TMPDIR/in"
+		    head -c 1000 /dev/zero | tr '\0' v)
+	[ "$status" -eq 1 ]
+	[ "$stderr" = "mq-produce: record 1: 1049649 bytes exceeds max.message.bytes (1048588) of topic 't'" ]
+}
+
 @test "produce --skip-invalid reports bad records and goes on" {
 	mq-create -p 2 -c max.message.bytes=100 t
 	run --separate-stderr mq-produce --skip-invalid --json --print-offsets t <<EOF
