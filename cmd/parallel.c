@@ -336,14 +336,18 @@ static int frame_piece(struct lane *ln, off_t ws, off_t b1, off_t we,
 	char *buf = ln->buf;
 	struct scan_hit hits[SCAN_HITS];
 	size_t base = 0, have = 0, s = 0, at = 0, nhits = 0, i = 0;
-	int started = !lead;
+	int started = !lead, dry = 1;
 
 	while (!started || base + s < lim) {
 		if (i == nhits) {
+			/* A scan that found fewer than it could saw every
+			 * delimiter up to have: no need to look again
+			 * before the next read. */
+			nhits = have > s && !dry ? scan_records(buf + s,
+			    have - s, (unsigned char)pa->pi->delim, pa->kd,
+			    hits, SCAN_HITS) : 0;
+			dry = nhits < SCAN_HITS;
 			at = s;
-			nhits = have > s ? scan_records(buf + s, have - s,
-			    (unsigned char)pa->pi->delim, pa->kd, hits,
-			    SCAN_HITS) : 0;
 			i = 0;
 		}
 		if (!nhits) {
@@ -361,6 +365,7 @@ static int frame_piece(struct lane *ln, off_t ws, off_t b1, off_t we,
 			}
 			if (read_more(ln, ws, base, &have, lim, total) < 0)
 				return 0;
+			dry = 0;
 			continue;
 		}
 		size_t e = at + hits[i].end;

@@ -13,7 +13,9 @@
  * the bytes stay in one CPU's cache from read(2) to write(2).  The pieces
  * are small for the same reason, which makes the batches smaller than
  * --batch-bytes: about the piece's size divided by the partitions its
- * records go to.
+ * records go to.  A thread that cannot have its memory takes no piece,
+ * and the other does them all; with no second thread, or neither
+ * thread's memory, the ordinary framing does the whole file.
  *
  * Only the common case runs here: records ending in a one-byte delimiter,
  * no --print-offsets, at most PAR_PARTS partitions (or all records to

@@ -34,7 +34,8 @@ static size_t scan_memchr(const char *p, size_t n, int delim, int kdelim,
 }
 
 #ifdef SCAN_X86
-/* One bit per byte of the 64 at p: set where it equals the byte in c. */
+/* One bit per byte of the 64 in lo and hi: set where it equals the byte
+ * in c. */
 __attribute__((target("avx2")))
 static inline uint64_t mask64(__m256i lo, __m256i hi, __m256i c)
 {

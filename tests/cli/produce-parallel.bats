@@ -386,3 +386,65 @@ no_thread() {
 	same_partitions p1 p2 4
 	mq-inspect --verify one p1
 }
+
+@test "produce from a large file: key delimiters of every kind, as from a pipe" {
+	local d=$BATS_TEST_TMPDIR k n
+	lines "$d/in" 100000 keyed
+	# A key delimiter byte over 0x7f; two bytes; the record delimiter
+	# itself (no record has a key then: one partition, as keyless
+	# records start round-robin at random); NUL, in records ending in
+	# \x01.
+	tr ':' '\376' <"$d/in" >"$d/high"
+	sed 's/:/::/' "$d/in" >"$d/two"
+	tr '\n' ',' <"$d/in" >"$d/comma"
+	tr ':\n' '\0\001' <"$d/in" >"$d/nul"
+	for k in high two comma nul; do
+		n=3
+		case $k in
+		high) set -- -K '\xfe' ;;
+		two) set -- -K '::' ;;
+		comma) set -- -D , -K , ; n=1 ;;
+		nul) set -- -D '\x01' -K '\0' ;;
+		esac
+		mq-create -p "$n" "f$k"
+		mq-create -p "$n" "p$k"
+		mq-produce "$@" "f$k" "$d/$k"
+		cat "$d/$k" | mq-produce "$@" "p$k"
+		same_partitions "f$k" "p$k" "$n"
+		[ "$(records "f$k" "$n")" -eq 100000 ]
+	done
+	# The keys were split off (but not at the record delimiter).
+	[ "$(mq-consume -c 1 -p 0 -F '%K' fhigh)" -gt 0 ]
+	[ "$(mq-consume -c 1 -p 0 -F '%K' fnul)" -gt 0 ]
+	[ "$(mq-consume -c 1 -p 0 -F '%K' fcomma)" -eq -1 ]
+}
+
+# fail_mmap LEN NTH CMD...: runs CMD with its NTH mmap(2) of LEN bytes
+# failing (0: all of them), each failure noted in $BATS_TEST_TMPDIR/mmap.log.
+fail_mmap() {
+	local len=$1 nth=$2
+	shift 2
+	LD_PRELOAD=$MQ_BIN/tests/failmmap.so FAIL_MMAP_LEN=$len \
+	FAIL_MMAP_NTH=$nth FAIL_MMAP_LOG=$BATS_TEST_TMPDIR/mmap.log \
+	ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0 \
+		"$@"
+}
+
+@test "produce from a large file: a thread without its buffer leaves the pieces to the other" {
+	local d=$BATS_TEST_TMPDIR nth
+	[ -f "$MQ_BIN/tests/failmmap.so" ]
+	lines "$d/in" 100000 keyed
+	file_and_pipe 3 "$d/in"
+	# Each thread maps a buffer of a piece, the look-ahead and a byte
+	# (BUF_BYTES in cmd/parallel.c): 2 MiB + 1.  The first or second
+	# thread to ask goes without, or both do (then the one-thread path
+	# does it all).
+	for nth in 1 2 0; do
+		rm -f "$d/mmap.log"
+		mq-create -p 3 "f$nth"
+		fail_mmap 2097153 "$nth" mq-produce -K: "f$nth" "$d/in"
+		[ "$(wc -l <"$d/mmap.log")" -eq $((nth ? 1 : 2)) ]
+		same_partitions file "f$nth" 3
+	done
+	mq-inspect --verify f1 f2 f0
+}
