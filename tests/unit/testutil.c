@@ -11,6 +11,7 @@
 
 #include <cmocka.h>
 
+#include "codec.h"
 #include "testutil.h"
 
 char *tu_mkdtemp(void)
@@ -143,4 +144,117 @@ void tu_copy_file(const char *from, const char *to)
 		assert_int_equal(fwrite(buf, 1, n, out), n);
 	fclose(in);
 	fclose(out);
+}
+
+uint8_t tu_all_bytes[256];
+
+static const mq_header hdrs1[] = {
+	{ "trace", 5, "abc", 3 },
+	{ "null", 4, NULL, -1 },
+	{ "", 0, "", 0 },
+	{ "bin", 3, tu_all_bytes, 256 },
+};
+
+const mq_record tu_sample[6] = {
+	{ .timestamp = 1700000000000, .key = "k1", .key_len = 2,
+	  .value = "hello", .value_len = 5 },
+	{ .timestamp = 1700000000005, .key = NULL, .key_len = -1,
+	  .value = "no key", .value_len = 6 },
+	{ .timestamp = 1699999999000, .key = "tomb", .key_len = 4,
+	  .value = NULL, .value_len = -1 },
+	{ .timestamp = 1700000000001, .key = "", .key_len = 0,
+	  .value = "", .value_len = 0 },
+	{ .timestamp = 1700000000002, .key = tu_all_bytes, .key_len = 256,
+	  .value = tu_all_bytes, .value_len = 256, .headers = hdrs1,
+	  .header_count = sizeof hdrs1 / sizeof hdrs1[0] },
+	{ .timestamp = 0, .key = NULL, .key_len = -1, .value = NULL,
+	  .value_len = -1 },
+};
+
+int tu_codec_setup(void **state)
+{
+	(void)state;
+	for (int i = 0; i < 256; i++)
+		tu_all_bytes[i] = (uint8_t)i;
+	return 0;
+}
+
+mq_batch *tu_encode(const mq_record *recs, size_t n, int compression,
+                    int ts_type, int64_t append_time, mq_batch_info *info)
+{
+	mq_batch *b;
+
+	assert_int_equal(mq_batch_new(compression, &b), 0);
+	for (size_t i = 0; i < n; i++)
+		assert_int_equal(mq_batch_add(b, &recs[i]), 0);
+	assert_int_equal(mq_batch_count(b), n);
+	assert_int_equal(mq_batch_encode(b, ts_type, append_time), 0);
+	assert_int_equal(mq_batch_parse_header(b->enc, b->enc_len, info), 1);
+	assert_int_equal((size_t)info->length + 12, b->enc_len);
+	assert_int_equal(info->magic, 2);
+	assert_int_equal(info->count, (int32_t)n);
+	assert_int_equal(info->last_offset, (int64_t)n - 1);
+	assert_int_equal(info->compression, compression);
+	assert_int_equal(info->timestamp_type, ts_type);
+	assert_int_equal(info->producer_id, -1);
+	assert_int_equal(info->producer_epoch, -1);
+	assert_int_equal(info->base_sequence, -1);
+	assert_true(mq_batch_check_crc(b->enc, b->enc_len));
+	if (compression == MQ_COMPRESSION_NONE)
+		assert_int_equal(mq_batch_bytes(b), b->enc_len);
+	return b;
+}
+
+/* Compares two byte strings that may be null (len -1). */
+static void assert_bytes(const void *got, ssize_t got_len, const void *want,
+                         ssize_t want_len)
+{
+	assert_int_equal(got_len, want_len);
+	if (want_len > 0)
+		assert_memory_equal(got, want, (size_t)want_len);
+	if (want_len == 0)
+		assert_non_null(got);
+	if (want_len < 0)
+		assert_null(got);
+}
+
+/* Compares a decoded record's key, value and headers with want's. */
+static void assert_record(const mq_record *got, const mq_record *want)
+{
+	assert_bytes(got->key, got->key_len, want->key, want->key_len);
+	assert_bytes(got->value, got->value_len, want->value, want->value_len);
+	assert_int_equal(got->header_count, want->header_count);
+	for (size_t i = 0; i < want->header_count; i++) {
+		const mq_header *g = &got->headers[i], *w = &want->headers[i];
+		assert_bytes(g->key, (ssize_t)g->key_len, w->key,
+		             (ssize_t)w->key_len);
+		assert_bytes(g->value, g->value_len, w->value, w->value_len);
+	}
+}
+
+void tu_decode_check(const uint8_t *buf, size_t len, const mq_record *recs,
+                     size_t n, int64_t base_offset)
+{
+	mq_batch_info info;
+	mq_rec_iter it;
+	mq_record rec;
+
+	memset(&it, 0, sizeof it);
+	assert_int_equal(mq_batch_parse_header(buf, len, &info), 1);
+	assert_int_equal(mq_rec_iter_start(&it, buf, len, &info), 0);
+	for (size_t i = 0; i < n; i++) {
+		assert_int_equal(mq_rec_iter_next(&it, &rec), 1);
+		assert_int_equal(rec.offset, base_offset + (int64_t)i);
+		assert_record(&rec, &recs[i]);
+		if (info.timestamp_type == MQ_TS_CREATE) {
+			assert_int_equal(rec.timestamp, recs[i].timestamp);
+			assert_int_equal(rec.timestamp_type, MQ_TS_CREATE);
+		} else {
+			assert_int_equal(rec.timestamp, info.max_timestamp);
+			assert_int_equal(rec.timestamp_type, MQ_TS_LOG_APPEND);
+		}
+	}
+	assert_int_equal(mq_rec_iter_next(&it, &rec), 0);
+	assert_int_equal(mq_rec_iter_next(&it, &rec), 0);
+	mq_rec_iter_free(&it);
 }

@@ -1,6 +1,7 @@
 /*
  * testutil.h - shared helpers for libmq unit tests: temporary data
- * directories and small append/read wrappers.
+ * directories, small append/read wrappers, and sample records with an
+ * encode/decode check for the codec tests.
  */
 #ifndef MQ_TESTUTIL_H
 #define MQ_TESTUTIL_H
@@ -55,5 +56,28 @@ void tu_seg(char *buf, size_t len, const char *dir, const char *topic,
             int32_t p, int64_t base, const char *ext);
 long tu_file_size(const char *path);
 void tu_copy_file(const char *from, const char *to);
+
+/* Codec helpers, shared by test_codec.c and test_decode.c. */
+
+/* tu_all_bytes holds the bytes 0 to 255 once tu_codec_setup has run. */
+extern uint8_t tu_all_bytes[256];
+
+/* tu_sample: six records with null, empty and binary keys, values and
+ * headers (some point into tu_all_bytes); static, nothing to free. */
+extern const mq_record tu_sample[6];
+
+/* tu_codec_setup is a cmocka group setup that fills tu_all_bytes. */
+int tu_codec_setup(void **state);
+
+/* tu_encode encodes the n records with the given compression and timestamp
+ * type, checks the header (parsed into *info) and CRC, and returns the
+ * batch; the caller frees it with mq_batch_free. */
+mq_batch *tu_encode(const mq_record *recs, size_t n, int compression,
+                    int ts_type, int64_t append_time, mq_batch_info *info);
+
+/* tu_decode_check decodes the batch in buf (borrowed) and asserts that it
+ * holds exactly recs, at offsets from base_offset. */
+void tu_decode_check(const uint8_t *buf, size_t len, const mq_record *recs,
+                     size_t n, int64_t base_offset);
 
 #endif
