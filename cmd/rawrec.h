@@ -3,7 +3,7 @@
  * mq-produce: the key split of -K, the fixed key of -k, -Z and the -H
  * headers; and the record's size in a batch of its own.  Shared by the
  * one-record-at-a-time path (mq-produce.c) and the parallel one
- * (parallel.c), so that both cut records the same way.
+ * (parallel.c, lane.c), so that both cut records the same way.
  */
 #ifndef MQ_RAWREC_H
 #define MQ_RAWREC_H

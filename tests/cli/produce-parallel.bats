@@ -1,8 +1,8 @@
 #!/usr/bin/env bats
 # mq-produce on a large regular file: two threads encode it in pieces
-# (cmd/parallel.c).  A pipe always takes the one-record-at-a-time path, so
-# each test checks the file against the same bytes through a pipe, or
-# against what the one-thread path is known to do.
+# (cmd/parallel.c, cmd/lane.c).  A pipe always takes the
+# one-record-at-a-time path, so each test checks the file against the same
+# bytes through a pipe, or against what the one-thread path is known to do.
 
 bats_require_minimum_version 1.5.0
 load helper
@@ -436,7 +436,7 @@ fail_mmap() {
 	lines "$d/in" 100000 keyed
 	file_and_pipe 3 "$d/in"
 	# Each thread maps a buffer of a piece, the look-ahead and a byte
-	# (BUF_BYTES in cmd/parallel.c): 2 MiB + 1.  The first or second
+	# (BUF_BYTES in cmd/lane.c): 2 MiB + 1.  The first or second
 	# thread to ask goes without, or both do (then the one-thread path
 	# does it all).
 	for nth in 1 2 0; do
