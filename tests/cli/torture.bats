@@ -118,6 +118,56 @@ whole_lines() {
 		END { exit bad }' "$w/all" "$w/acks"
 }
 
+@test "crash torture: a large file encoded on two threads, killed with SIGKILL, leaves every partition a prefix of it" {
+	seed_random
+	local w="$BATS_TEST_TMPDIR" n=$((MQ_KILLS / 2)) mid=0 k t0 us at pid st p got
+	# 1,000,000 keyed lines (some 33 MiB): the parallel path.  A whole
+	# run first, timed, and the reference: where each record goes.
+	awk 'BEGIN { for (i = 0; i < 1000000; i++) printf "k%d:%d %s\n", i % 97, i, "abcdefghijklmnopqrstuvwxyz" }' >"$w/in"
+	mq-create -p 3 ref
+	t0=${EPOCHREALTIME/./}
+	mq-produce -K: ref "$w/in"
+	us=$((${EPOCHREALTIME/./} - t0))
+	for p in 0 1 2; do
+		mq-consume -p "$p" -F '%s\n' ref >"$w/ref.$p"
+	done
+	for ((k = 0; k < n; k++)); do
+		mq-create -p 3 "c$k"
+		mq-produce -K: "c$k" "$w/in" 2>"$w/err" 3>&- &
+		pid=$!
+		# Kills spread evenly over the length of a whole run, each
+		# within its own slice of it at random.
+		at=$((us * (1000 * k + ((RANDOM << 15) | RANDOM) % 1000) / (1000 * n)))
+		sleep "$((at / 1000000)).$(printf %06d $((at % 1000000)))"
+		kill -KILL "$pid" 2>/dev/null || true
+		wait "$pid" 2>/dev/null && st=0 || st=$?
+		[ $st -eq 137 ] || [ $st -eq 0 ] || { cat "$w/err"; return 1; }
+		# Readers see, in every partition, the first records the file
+		# sends there, in order: never a gap, never a damaged record.
+		for p in 0 1 2; do
+			mq-consume -p "$p" -F '%s\n' "c$k" >"$w/got.$p"
+			head -n "$(wc -l <"$w/got.$p")" "$w/ref.$p" | cmp - "$w/got.$p"
+		done
+		got=$(cat "$w"/got.[012] | wc -l)
+		[ "$got" -eq 0 ] || [ "$got" -eq 1000000 ] || mid=$((mid + 1))
+		# The next writer recovers each partition, and all verifies.
+		for p in 0 1 2; do
+			echo "tail:after" | mq-produce -p "$p" "c$k" 2>/dev/null
+		done
+		run mq-inspect --verify "c$k"
+		[ "$status" -eq 0 ]
+		for p in 0 1 2; do
+			mq-consume -p "$p" -F '%s\n' "c$k" >"$w/after.$p"
+			[ "$(tail -n 1 "$w/after.$p")" = "tail:after" ]
+			head -n -1 "$w/after.$p" | cmp - "$w/got.$p"
+		done
+		echo "# kill $k after $((at / 1000)) of $((us / 1000)) ms: exit $st, $got records"
+		rm -rf "${MQ_DIR:?}/c$k"-*
+	done
+	# Some kills did land while records were being appended.
+	[ "$mid" -gt 0 ]
+}
+
 # check_writers FILE N: FILE holds "P W I PAD" lines (P a partition):
 # each writer W wrote I = 0..N-1 exactly once, in its order within every
 # partition.
