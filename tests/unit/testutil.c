@@ -1,6 +1,7 @@
 /*
  * testutil.c - helpers shared by the libmq unit tests.
  */
+#include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -8,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -257,4 +259,107 @@ void tu_decode_check(const uint8_t *buf, size_t len, const mq_record *recs,
 	assert_int_equal(mq_rec_iter_next(&it, &rec), 0);
 	assert_int_equal(mq_rec_iter_next(&it, &rec), 0);
 	mq_rec_iter_free(&it);
+}
+
+/* Repair helpers. */
+
+const char *const tu_fx_config[] = { "segment.bytes=1024",
+                                     "index.interval.bytes=100", NULL };
+
+static void collect(void *ctx, const mq_repair_action *a)
+{
+	struct tu_repair_log *l = ctx;
+	assert_true(l->n < 16);
+	int i = l->n++;
+	l->a[i] = *a;
+	snprintf(l->file[i], sizeof l->file[i], "%s", a->file);
+	snprintf(l->why[i], sizeof l->why[i], "%s", a->why);
+	snprintf(l->aside[i], sizeof l->aside[i], "%s", a->aside ? a->aside : "");
+}
+
+int tu_repair(mq_topic *t, int flags, struct tu_repair_log *l)
+{
+	memset(l, 0, sizeof *l);
+	int rc = mq_repair_partition(t, 0, flags, collect, l);
+	if (rc < 0)
+		fprintf(stderr, "mq_repair_partition: %s\n", mq_errmsg());
+	assert_true(rc >= 0);
+	assert_int_equal(rc, l->n);
+	return rc;
+}
+
+void tu_fx_segments(struct tu_fx *f)
+{
+	assert_int_equal(mq_partition_segments(f->t, 0, &f->s, &f->ns), 0);
+	assert_true(f->ns >= 4);
+}
+
+void tu_fx_open(struct tu_fx *f)
+{
+	f->t = tu_setup(&f->dir, &f->env, "r", tu_fx_config);
+	for (int i = 0; i < TU_FX_NREC; i += 2)
+		assert_int_equal(tu_append(f->t, 0, i, 2, 1000), i);
+	assert_int_equal(mq_sync(f->t), 0);
+	tu_fx_segments(f);
+}
+
+void tu_fx_close(struct tu_fx *f)
+{
+	free(f->s);
+	tu_teardown(f->dir, f->env, f->t);
+}
+
+void tu_flip(const char *path, uint64_t pos)
+{
+	int fd = open(path, O_RDWR);
+	assert_true(fd >= 0);
+	unsigned char c;
+	assert_int_equal(pread(fd, &c, 1, (off_t)pos), 1);
+	c ^= 0x5a;
+	assert_int_equal(pwrite(fd, &c, 1, (off_t)pos), 1);
+	close(fd);
+}
+
+char *tu_slurp(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		return NULL;
+	char *buf = malloc(1 << 20);
+	assert_non_null(buf);
+	*len = fread(buf, 1, 1 << 20, f);
+	fclose(f);
+	return buf;
+}
+
+void tu_expect_file(const char *path, const void *want, size_t len)
+{
+	size_t n;
+	char *got = tu_slurp(path, &n);
+	assert_non_null(got);
+	assert_int_equal(n, len);
+	assert_memory_equal(got, want, len);
+	free(got);
+}
+
+void tu_expect_records(mq_topic *t, int lo, int hi, int extra)
+{
+	int nums[TU_FX_NREC + 16];
+	int n = tu_read_all(t, 0, 0, nums, TU_FX_NREC + 16);
+	int k = 0;
+	for (int i = 0; i < TU_FX_NREC; i++)
+		if (i < lo || i >= hi) {
+			assert_true(k < n);
+			assert_int_equal(nums[k], i);
+			k++;
+		}
+	for (int i = 0; i < extra; i++)
+		assert_int_equal(nums[k++], TU_FX_NREC + i);
+	assert_int_equal(n, k);
+}
+
+void tu_expect_verified(mq_topic *t)
+{
+	int rc = mq_verify_partition(t, 0, NULL, NULL);
+	assert_int_equal(rc, 0);
 }

@@ -1,7 +1,8 @@
 /*
  * testutil.h - shared helpers for libmq unit tests: temporary data
- * directories, small append/read wrappers, and sample records with an
- * encode/decode check for the codec tests.
+ * directories, small append/read wrappers, sample records with an
+ * encode/decode check for the codec tests, and a damaged-partition fixture
+ * for the repair tests.
  */
 #ifndef MQ_TESTUTIL_H
 #define MQ_TESTUTIL_H
@@ -79,5 +80,66 @@ mq_batch *tu_encode(const mq_record *recs, size_t n, int compression,
  * holds exactly recs, at offsets from base_offset. */
 void tu_decode_check(const uint8_t *buf, size_t len, const mq_record *recs,
                      size_t n, int64_t base_offset);
+
+/* Repair helpers, shared by test_repair.c and test_repair_index.c. */
+
+/* TU_FX_NREC is how many records tu_fx_open writes: 60 batches of 2. */
+#define TU_FX_NREC 120
+
+/* tu_fx_config: about 12 two-record batches per segment, an index entry
+ * every ~2 (NULL-terminated overrides; static, nothing to free). */
+extern const char *const tu_fx_config[];
+
+/* tu_repair_log: the actions a repair reported, copied. */
+struct tu_repair_log {
+	int n;
+	mq_repair_action a[16];
+	char file[16][64], aside[16][64], why[16][160];
+};
+
+/* tu_repair repairs partition 0 of t with flags, copying the actions into
+ * *l (cleared first); asserts success and returns the number of actions. */
+int tu_repair(mq_topic *t, int flags, struct tu_repair_log *l);
+
+/* tu_fx: one test's world: topic r in a fresh directory, and its
+ * segments. */
+struct tu_fx {
+	char *dir;
+	mq_env *env;
+	mq_topic *t;
+	mq_segment_info *s;     /* partition 0's segments, at least 4 */
+	size_t ns;
+};
+
+/* tu_fx_segments lists partition 0's segments in f->s; tu_fx_close frees
+ * them. */
+void tu_fx_segments(struct tu_fx *f);
+
+/* tu_fx_open makes topic r (tu_fx_config) in a fresh directory with
+ * TU_FX_NREC records in 2-record batches, synced, and lists its segments;
+ * tu_fx_close frees it all. */
+void tu_fx_open(struct tu_fx *f);
+
+/* tu_fx_close frees the segments, closes the topic and env, and removes
+ * and frees the directory. */
+void tu_fx_close(struct tu_fx *f);
+
+/* tu_flip xors the byte at pos of the file path with 0x5a, in place. */
+void tu_flip(const char *path, uint64_t pos);
+
+/* tu_slurp reads up to 1 MiB of a file into a buffer the caller frees
+ * (NULL if the file is missing); *len its size. */
+char *tu_slurp(const char *path, size_t *len);
+
+/* tu_expect_file asserts that path holds exactly the len bytes at want. */
+void tu_expect_file(const char *path, const void *want, size_t len);
+
+/* tu_expect_records asserts that partition 0 holds exactly records
+ * 0..TU_FX_NREC-1 except [lo, hi), plus extra records "v<TU_FX_NREC>"...
+ * at the end. */
+void tu_expect_records(mq_topic *t, int lo, int hi, int extra);
+
+/* tu_expect_verified asserts that partition 0 verifies clean. */
+void tu_expect_verified(mq_topic *t);
 
 #endif
