@@ -241,26 +241,20 @@ test_hostile_records(void **state)
 	assert_int_equal(iterate_records(r, 8, 1), MQ_ECORRUPT);
 	r[7] = 0x02;
 	assert_int_equal(iterate_records(r, 8, 1), MQ_ECORRUPT);
-	/* Header with null key, and key length past the record. */
-	static const uint8_t nullkey[] = { 0x12, 0, 0, 0, 0x01, 0x02, 'a',
-	                                   0x02, 0x01, 0x00 };
-	assert_int_equal(iterate_records(nullkey, sizeof nullkey, 1),
-	                 MQ_ECORRUPT);
-	static const uint8_t hdrok[] = { 0x12, 0, 0, 0, 0x01, 0x02, 'a',
-	                                 0x02, 0x00, 0x01 };
-	assert_int_equal(iterate_records(hdrok, sizeof hdrok, 1), 0);
-	static const uint8_t hdrlong[] = { 0x12, 0, 0, 0, 0x01, 0x02, 'a',
-	                                   0x02, 0x06, 0x01 };
-	assert_int_equal(iterate_records(hdrlong, sizeof hdrlong, 1),
-	                 MQ_ECORRUPT);
-	static const uint8_t hvlong[] = { 0x12, 0, 0, 0, 0x01, 0x02, 'a',
-	                                  0x02, 0x00, 0x04 };
-	assert_int_equal(iterate_records(hvlong, sizeof hvlong, 1),
-	                 MQ_ECORRUPT);
-	static const uint8_t hvneg[] = { 0x12, 0, 0, 0, 0x01, 0x02, 'a',
-	                                 0x02, 0x00, 0x03 };
-	assert_int_equal(iterate_records(hvneg, sizeof hvneg, 1),
-	                 MQ_ECORRUPT);
+	/* One header, its key and value lengths (zig-zag) varied: a null
+	 * key, a key or a value past the record, a value below -1. */
+	static const struct { uint8_t klen, vlen; int want; } hdrs[] = {
+		{ 0x01, 0x00, MQ_ECORRUPT },    /* key -1 */
+		{ 0x00, 0x01, 0 },              /* key "", value null */
+		{ 0x06, 0x01, MQ_ECORRUPT },    /* key 3 bytes */
+		{ 0x00, 0x04, MQ_ECORRUPT },    /* value 2 bytes */
+		{ 0x00, 0x03, MQ_ECORRUPT },    /* value -2 */
+	};
+	for (size_t i = 0; i < sizeof hdrs / sizeof hdrs[0]; i++) {
+		const uint8_t h[] = { 0x12, 0, 0, 0, 0x01, 0x02, 'a', 0x02,
+		                      hdrs[i].klen, hdrs[i].vlen };
+		assert_int_equal(iterate_records(h, sizeof h, 1), hdrs[i].want);
+	}
 
 	/* Overlong varints: 6-byte varint length, 11-byte varlong delta. */
 	static const uint8_t vlen[] = { 0x8e, 0x80, 0x80, 0x80, 0x80, 0x00,
