@@ -440,6 +440,7 @@ int mq_compact(mq_topic *t, int32_t p, const mq_compact_opts *opts,
 		return mq_fail(MQ_EINVAL, "topic '%s' is not compacted (its "
 		               "cleanup.policy lacks compact)", t->name);
 	struct run r;
+	mq_release_locks(t);
 	memset(&r, 0, sizeof r);
 	r.t = t;
 	r.flags = opts->flags;

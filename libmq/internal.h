@@ -31,6 +31,7 @@ struct mq_topic {
 	int32_t nparts;
 	struct mq_part **parts;  /* nparts slots, created on first append */
 	uint64_t use_clock;      /* ticks per append, for closing idle parts */
+	int32_t held;            /* partitions whose lock is kept (MQ_HOLD) */
 };
 
 /* Frees a partition's writer state (log.c).  NULL is allowed. */
@@ -38,6 +39,9 @@ void mq_part_free(struct mq_part *part);
 
 /* Milliseconds since the epoch (CLOCK_REALTIME). */
 int64_t mq_now_ms(void);
+
+/* Nanoseconds of CLOCK_MONOTONIC, for measuring how long something took. */
+int64_t mq_mono_ns(void);
 
 /*
  * mq_write_all writes the len bytes at buf to fd (mq_pwrite_all: at

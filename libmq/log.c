@@ -46,6 +46,8 @@ struct mq_part {
 	uint64_t wb_from;         /* MQ_WRITEBACK: not yet started from here */
 	int lock_fd;              /* the lock file, open between appends */
 	unsigned lock_gen;        /* fork_gen when lock_fd was opened */
+	int held;                 /* MQ_HOLD: the lock is kept after appending */
+	int64_t held_at;          /* when that lock was taken (mq_mono_ns) */
 };
 
 void mq_part_free(struct mq_part *part)
@@ -75,6 +77,34 @@ static void watch_forks(void)
 	pthread_atfork(NULL, NULL, forked);
 }
 
+/* held_by_us says whether part's lock is kept (MQ_HOLD) by this process,
+ * not inherited through fork. */
+static int held_by_us(const struct mq_part *part)
+{
+	return part->held && part->lock_gen == fork_gen;
+}
+
+/* drop_lock releases part's lock after an append (or forgets a kept one
+ * that a forked child inherited: unlocking it would unlock the parent). */
+static void drop_lock(mq_topic *t, struct mq_part *part)
+{
+	if (part->held) {
+		part->held = 0;
+		t->held--;
+		if (part->lock_gen != fork_gen)
+			return;
+	}
+	mq_release(part->lock_fd);
+}
+
+/* mq_release_locks: see mq.h. */
+void mq_release_locks(mq_topic *t)
+{
+	for (int32_t p = 0; t->held > 0 && p < t->nparts; p++)
+		if (t->parts[p] && t->parts[p]->held)
+			drop_lock(t, t->parts[p]);
+}
+
 /* lock_part takes part's writer lock through the descriptor it keeps. */
 static int lock_part(mq_topic *t, struct mq_part *part, int flags)
 {
@@ -87,6 +117,41 @@ static int lock_part(mq_topic *t, struct mq_part *part, int flags)
 		part->lock_gen = fork_gen;
 	return mq_relock_partition(&part->lock_fd, part->dir, t->name, part->id,
 	                           flags);
+}
+
+/* hold_fresh says whether part's lock was taken less than MQ_HOLD_MS
+ * ago. */
+static int hold_fresh(const struct mq_part *part)
+{
+	return mq_mono_ns() - part->held_at < (int64_t)MQ_HOLD_MS * 1000000;
+}
+
+/*
+ * take_lock takes part's lock for an append, unless this process has kept
+ * it (MQ_HOLD) and so knows the partition is as it left it.  Returns 1 if
+ * it took the lock (the tail must be checked), 0 if it was kept, or an
+ * error.  A lock kept MQ_HOLD_MS is released at the end of an append, so
+ * that writers waiting for it have the time until the next one to take
+ * it.  Nobody waits for a partition lock while holding another: with
+ * locks kept, a busy one makes it release them all first, so that two
+ * writers cannot each wait for the other's.
+ */
+static int take_lock(mq_topic *t, struct mq_part *part, int flags)
+{
+	if (part->held) {
+		if (held_by_us(part) && part->loaded && hold_fresh(part))
+			return 0;
+		drop_lock(t, part);
+	}
+	int rc = lock_part(t, part, t->held ? flags | MQ_NOWAIT : flags);
+	if (rc == MQ_EBUSY && !(flags & MQ_NOWAIT)) {
+		mq_release_locks(t);
+		rc = lock_part(t, part, flags);
+	}
+	if (rc < 0)
+		return rc;
+	part->held_at = mq_mono_ns();
+	return 1;
 }
 
 static int get_part(mq_topic *t, int32_t p, struct mq_part **out)
@@ -173,6 +238,10 @@ static int make_room(mq_topic *t, struct mq_part *keep)
 		return rc;
 	mq_segstate_close(&lru->seg);
 	lru->loaded = 0;
+	if (lru->held) {
+		lru->held = 0;
+		t->held--;
+	}
 	if (lru->lock_fd >= 0) {
 		close(lru->lock_fd);
 		lru->lock_fd = -1;
@@ -344,6 +413,17 @@ static void start_writeback(struct mq_part *part, size_t len)
 	part->wb_from = end;
 }
 
+/* unlock_failed releases part's lock (held, so not kept) and every kept
+ * one after a failed append, and returns rc. */
+static int unlock_failed(mq_topic *t, struct mq_part *part, int rc)
+{
+	part->loaded = 0; /* reload from disk next time */
+	if (!part->held)
+		mq_release(part->lock_fd);
+	mq_release_locks(t);
+	return rc;
+}
+
 int mq_append(mq_topic *t, int32_t p, mq_batch *b, int flags,
               int64_t *base_offset)
 {
@@ -355,61 +435,74 @@ int mq_append(mq_topic *t, int32_t p, mq_batch *b, int flags,
 	struct mq_part *part = NULL;
 	int rc = get_part(t, p, &part);
 	if (rc < 0)
-		return rc;
+		goto fail;
 	const mq_config *cfg = &t->cfg;
 	int64_t now = mq_now_ms();
 	rc = mq_batch_encode(b, cfg->timestamp_type, now);
-	if (rc < 0)
-		return mq_fail_prefix(rc, "topic '%s' partition %d", t->name, p);
+	if (rc < 0) {
+		rc = mq_fail_prefix(rc, "topic '%s' partition %d", t->name, p);
+		goto fail;
+	}
 	size_t len = b->enc_len;
-	if (len > (size_t)cfg->max_message_bytes)
-		return mq_fail(MQ_ETOOBIG,
-		               "batch of %zu bytes exceeds max.message.bytes (%d) "
-		               "of topic '%s'", len, cfg->max_message_bytes, t->name);
+	if (len > (size_t)cfg->max_message_bytes) {
+		rc = mq_fail(MQ_ETOOBIG, "batch of %zu bytes exceeds "
+		             "max.message.bytes (%d) of topic '%s'", len,
+		             cfg->max_message_bytes, t->name);
+		goto fail;
+	}
 
 	part->last_use = ++t->use_clock;
-	if (!part->loaded && (rc = make_room(t, part)) < 0)
-		return mq_fail_prefix(rc, "topic '%s' partition %d", t->name, p);
-	if ((rc = lock_part(t, part, flags)) < 0)
-		return rc;
-	rc = sync_tail(part);
+	if (!part->loaded && (rc = make_room(t, part)) < 0) {
+		rc = mq_fail_prefix(rc, "topic '%s' partition %d", t->name, p);
+		goto fail;
+	}
+	if ((rc = take_lock(t, part, flags)) < 0)
+		goto fail;
+	if (rc == 1)
+		rc = sync_tail(part);
 	int64_t msg_ts = cfg->timestamp_type == MQ_TS_LOG_APPEND ? now
 	                                                        : b->max_timestamp;
 	if (rc == MQ_OK && roll_due(part, cfg, len, b->count, msg_ts))
 		rc = roll(part);
-	if (rc < 0) {
-		part->loaded = 0;
-		mq_release(part->lock_fd);
-		return mq_fail_prefix(rc, "topic '%s' partition %d", t->name, p);
-	}
+	if (rc < 0)
+		return unlock_failed(t, part, mq_fail_prefix(rc, "topic '%s' "
+		                     "partition %d", t->name, p));
 	int64_t first = part->seg.next_offset;
-	if (first > INT64_MAX - b->count) {
-		mq_release(part->lock_fd);
-		return mq_fail(MQ_ERANGE, "topic '%s' partition %d: offsets exhausted",
-		               t->name, p);
-	}
+	if (first > INT64_MAX - b->count)
+		return unlock_failed(t, part, mq_fail(MQ_ERANGE, "topic '%s' "
+		                     "partition %d: offsets exhausted", t->name, p));
 	mq_batch_set_base_offset(b->enc, first);
 	rc = mq_segstate_append(&part->seg, b->enc, len);
-	if (rc < 0) {
-		part->loaded = 0; /* reload from disk next time */
-		mq_release(part->lock_fd);
-		return mq_fail_prefix(rc, "topic '%s' partition %d", t->name, p);
-	}
+	if (rc < 0)
+		return unlock_failed(t, part, mq_fail_prefix(rc, "topic '%s' "
+		                     "partition %d", t->name, p));
 	part->dirty = 1;
 	part->unflushed += b->count;
 	if (part->unflushed >= cfg->flush_messages ||
 	    (cfg->flush_ms != INT64_MAX &&
 	     mq_now_ms() - part->last_flush_ms >= cfg->flush_ms))
 		rc = flush_part(part);
-	mq_release(part->lock_fd);
 	if (rc < 0)
-		return mq_fail_prefix(rc, "topic '%s' partition %d", t->name, p);
+		return unlock_failed(t, part, mq_fail_prefix(rc, "topic '%s' "
+		                     "partition %d", t->name, p));
+	if (!(flags & MQ_HOLD) || !hold_fresh(part)) {
+		if (part->held)
+			drop_lock(t, part);
+		else
+			mq_release(part->lock_fd);
+	} else if (!part->held) {
+		part->held = 1;
+		t->held++;
+	}
 	if (flags & MQ_WRITEBACK)
 		start_writeback(part, len);
 	if (base_offset)
 		*base_offset = first;
 	mq_batch_reset(b);
 	return MQ_OK;
+fail:
+	mq_release_locks(t);
+	return rc;
 }
 
 int mq_sync(mq_topic *t)
@@ -471,6 +564,7 @@ int mq_roll(mq_topic *t, int32_t p, int flags, int *rolled)
 	int rc = get_part(t, p, &part);
 	if (rc < 0)
 		return rc;
+	mq_release_locks(t);
 	int lock = mq_lock_partition(part->dir, t->name, p, flags);
 	if (lock < 0)
 		return lock;

@@ -358,6 +358,29 @@ int mq_append(mq_topic *t, int32_t p, mq_batch *b, int flags,
 enum { MQ_WRITEBACK = 0x800 };
 
 /*
+ * Flag of mq_append: keep the partition's lock after the append, for a
+ * burst of appends.  The next append to the partition, if it comes within
+ * MQ_HOLD_MS of when the lock was taken, neither takes the lock nor
+ * re-checks the tail (nobody else can have written); after that it
+ * releases the lock and takes it again, so that a writer waiting for it
+ * gets its turn.  While this handle keeps any lock it never waits for
+ * another: if that one is busy, it releases all it keeps first (so two
+ * writers holding locks cannot wait for each other).  The caller must
+ * call mq_release_locks when its burst ends, and before it waits for
+ * input, sleeps or takes any other lock.  An append without MQ_HOLD
+ * releases the partition's lock as usual; a failed append, mq_roll,
+ * mq_retain, mq_compact, mq_repair_partition and mq_topic_close release
+ * every kept lock.  Anything else that locks a partition (another handle,
+ * mq_topic_delete) waits for them: in the same thread, for ever.
+ */
+enum { MQ_HOLD = 0x1000 };
+#define MQ_HOLD_MS 10
+
+/* mq_release_locks releases every partition lock this handle keeps after
+ * appends with MQ_HOLD.  It cannot fail. */
+void mq_release_locks(mq_topic *t);
+
+/*
  * mq_sync fsyncs every file this handle appended to since the last sync,
  * and the partition directories where it created segments.  After it
  * returns 0, everything appended through t survives a crash.

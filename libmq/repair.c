@@ -536,6 +536,7 @@ int mq_repair_partition(mq_topic *t, int32_t p, int flags,
                         mq_repair_fn report, void *ctx)
 {
 	struct repair r;
+	mq_release_locks(t);
 	memset(&r, 0, sizeof r);
 	r.t = t;
 	r.p = p;

@@ -389,6 +389,7 @@ int mq_retain(mq_topic *t, int32_t p, const mq_retain_opts *o,
 		return rc;
 	struct plan pl = { .t = t, .p = p, .dir = dir, .dfd = -1, .o = o,
 	                   .report = report, .ctx = ctx, .kept = -1 };
+	mq_release_locks(t);
 	int lock = mq_lock_partition(dir, t->name, p, o->flags);
 	if (lock < 0)
 		return lock;

@@ -75,6 +75,13 @@ int64_t mq_now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+int64_t mq_mono_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
 /* write_loop is mq_write_all (pos -1: at the file offset) and
  * mq_pwrite_all (at pos). */
 static int write_loop(int fd, const void *buf, size_t len, int64_t pos)

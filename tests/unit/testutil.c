@@ -65,7 +65,8 @@ void tu_teardown(char *dir, mq_env *env, mq_topic *t)
 	tu_rmdir(dir);
 }
 
-int64_t tu_append(mq_topic *t, int32_t p, int first, int count, int64_t ts)
+int tu_try_append(mq_topic *t, int32_t p, int first, int count, int64_t ts,
+                  int flags, int64_t *base)
 {
 	mq_batch *b;
 	assert_int_equal(mq_batch_new(MQ_COMPRESSION_NONE, &b), 0);
@@ -76,12 +77,18 @@ int64_t tu_append(mq_topic *t, int32_t p, int first, int count, int64_t ts)
 		                .value = v, .value_len = n };
 		assert_int_equal(mq_batch_add(b, &r), 0);
 	}
+	int rc = mq_append(t, p, b, flags, base);
+	mq_batch_free(b);
+	return rc;
+}
+
+int64_t tu_append(mq_topic *t, int32_t p, int first, int count, int64_t ts)
+{
 	int64_t base;
-	int rc = mq_append(t, p, b, 0, &base);
+	int rc = tu_try_append(t, p, first, count, ts, 0, &base);
 	if (rc != 0)
 		fprintf(stderr, "mq_append: %s\n", mq_errmsg());
 	assert_int_equal(rc, 0);
-	mq_batch_free(b);
 	return base;
 }
 

@@ -41,6 +41,11 @@ void tu_teardown(char *dir, mq_env *env, mq_topic *t);
  */
 int64_t tu_append(mq_topic *t, int32_t p, int first, int count, int64_t ts);
 
+/* tu_try_append is tu_append with mq_append's flags, returning what
+ * mq_append returns (the base offset in *base, which may be NULL). */
+int tu_try_append(mq_topic *t, int32_t p, int first, int count, int64_t ts,
+                  int flags, int64_t *base);
+
 /*
  * tu_read_all reads partition p from offset from to the end; returns the
  * number of records, checks offsets are strictly increasing, and stores

@@ -1,0 +1,246 @@
+/*
+ * test_hold.c - partition locks kept across appends (MQ_HOLD): what keeps
+ * and what releases them, that others see the appends made under them,
+ * that a waiting writer gets its turn, that two writers keeping locks do
+ * not wait for each other, and that a forked child does not share them.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/file.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "mq.h"
+#include "testutil.h"
+
+static const char *two[] = { "partitions=2", NULL };
+
+/* locked says whether partition p's writer lock is held by someone: a
+ * descriptor of its own cannot take it. */
+static int locked(const char *dir, const char *topic, int32_t p)
+{
+	char path[4096];
+	snprintf(path, sizeof path, "%s/%s-%d/mq.lock", dir, topic, p);
+	int fd = open(path, O_RDWR);
+	assert_true(fd >= 0);
+	int busy = flock(fd, LOCK_EX | LOCK_NB) < 0;
+	if (busy)
+		assert_int_equal(errno, EWOULDBLOCK);
+	close(fd);
+	return busy;
+}
+
+/* wait_child waits for pid and asserts it exited with status 0. */
+static void wait_child(pid_t pid)
+{
+	int status;
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+}
+
+static void sleep_ms(long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000 };
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+}
+
+/* Kept after an append, released by mq_release_locks and by an append
+ * without MQ_HOLD; what another handle appended in between is seen. */
+static void test_keep_and_release(void **state)
+{
+	(void)state;
+	char *dir;
+	mq_env *env;
+	mq_topic *t = tu_setup(&dir, &env, "kr", two), *o;
+	int64_t base;
+	assert_int_equal(mq_topic_open(env, "kr", &o), 0);
+	assert_int_equal(tu_try_append(t, 0, 0, 1, -1, MQ_HOLD, &base), 0);
+	assert_true(locked(dir, "kr", 0));
+	assert_false(locked(dir, "kr", 1));
+	assert_int_equal(tu_try_append(o, 0, 9, 1, -1, MQ_NOWAIT, NULL),
+	                 MQ_EBUSY);
+	assert_int_equal(tu_try_append(t, 0, 1, 1, -1, MQ_HOLD, &base), 0);
+	assert_int_equal(base, 1);
+
+	mq_release_locks(t);
+	assert_false(locked(dir, "kr", 0));
+	assert_int_equal(tu_try_append(o, 0, 2, 1, -1, MQ_NOWAIT, &base), 0);
+	assert_int_equal(base, 2);
+	/* Taken again, the tail is checked again: after o's record. */
+	assert_int_equal(tu_try_append(t, 0, 3, 1, -1, MQ_HOLD, &base), 0);
+	assert_int_equal(base, 3);
+	assert_int_equal(tu_try_append(t, 0, 4, 1, -1, 0, &base), 0);
+	assert_int_equal(base, 4);
+	assert_false(locked(dir, "kr", 0));
+	tu_assert_seq(o, 0, 5);
+	assert_int_equal(mq_verify_partition(o, 0, NULL, NULL), 0);
+	mq_topic_close(o);
+	tu_teardown(dir, env, t);
+}
+
+/* A failed append, mq_roll and mq_topic_close release every kept lock;
+ * mq_roll on the same handle does not wait for its own. */
+static void test_released_by(void **state)
+{
+	(void)state;
+	char *dir;
+	mq_env *env;
+	static const char *small[] = { "partitions=2", "max.message.bytes=100",
+	                               NULL };
+	mq_topic *t = tu_setup(&dir, &env, "rb", small);
+	assert_int_equal(tu_try_append(t, 0, 0, 1, -1, MQ_HOLD, NULL), 0);
+	assert_int_equal(tu_try_append(t, 1, 0, 50, -1, MQ_HOLD, NULL),
+	                 MQ_ETOOBIG);
+	assert_false(locked(dir, "rb", 0));
+
+	assert_int_equal(tu_try_append(t, 0, 1, 1, -1, MQ_HOLD, NULL), 0);
+	assert_int_equal(tu_try_append(t, 1, 0, 1, -1, MQ_HOLD, NULL), 0);
+	assert_true(locked(dir, "rb", 0) && locked(dir, "rb", 1));
+	alarm(10); /* a wait for its own lock would never end */
+	int rolled = 0;
+	assert_int_equal(mq_roll(t, 1, 0, &rolled), 0);
+	alarm(0);
+	assert_int_equal(rolled, 1);
+	assert_false(locked(dir, "rb", 0) || locked(dir, "rb", 1));
+
+	assert_int_equal(tu_try_append(t, 0, 2, 1, -1, MQ_HOLD, NULL), 0);
+	mq_topic_close(t);
+	assert_false(locked(dir, "rb", 0));
+	assert_int_equal(mq_topic_open(env, "rb", &t), 0);
+	tu_assert_seq(t, 0, 3);
+	tu_teardown(dir, env, t);
+}
+
+/*
+ * A lock kept MQ_HOLD_MS is released at the end of the next append: a
+ * writer waiting for it gets it between two appends of a burst, not
+ * after the burst.
+ */
+static void test_waiter_gets_turn(void **state)
+{
+	(void)state;
+	char *dir;
+	mq_env *env;
+	mq_topic *t = tu_setup(&dir, &env, "wt", NULL);
+	int go[2];
+	assert_int_equal(pipe(go), 0);
+	assert_int_equal(tu_try_append(t, 0, 0, 1, -1, MQ_HOLD, NULL), 0);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		mq_topic *c;
+		char byte = 0;
+		alarm(10);
+		if (mq_topic_open(env, "wt", &c) < 0 ||
+		    write(go[1], &byte, 1) != 1)
+			_exit(2);
+		/* Waits for the parent's lock. */
+		_exit(tu_try_append(c, 0, 1000, 1, -1, 0, NULL) == 0 ? 0 : 1);
+	}
+	char byte;
+	assert_int_equal(read(go[0], &byte, 1), 1);
+	sleep_ms(50); /* the child is waiting for the lock by now */
+	int n = 1, status = 0;
+	while (n < 2000 && waitpid(pid, &status, WNOHANG) == 0) {
+		assert_int_equal(tu_try_append(t, 0, n++, 1, -1, MQ_HOLD, NULL), 0);
+		sleep_ms(1);
+	}
+	mq_release_locks(t);
+	assert_true(n < 2000);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	close(go[0]);
+	close(go[1]);
+	tu_teardown(dir, env, t);
+}
+
+/*
+ * Two writers each keeping the lock of one partition and wanting the
+ * other's: the one that finds its lock busy releases what it keeps, so
+ * both get through.
+ */
+static void test_no_deadlock(void **state)
+{
+	(void)state;
+	char *dir;
+	mq_env *env;
+	mq_topic *t = tu_setup(&dir, &env, "dl", two);
+	int go[2];
+	assert_int_equal(pipe(go), 0);
+	alarm(20);
+	assert_int_equal(tu_try_append(t, 0, 0, 1, -1, MQ_HOLD, NULL), 0);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		mq_topic *c;
+		char byte = 0;
+		alarm(20); /* not inherited */
+		if (mq_topic_open(env, "dl", &c) < 0 ||
+		    tu_try_append(c, 1, 0, 1, -1, MQ_HOLD, NULL) < 0 ||
+		    write(go[1], &byte, 1) != 1 ||
+		    tu_try_append(c, 0, 1, 1, -1, MQ_HOLD, NULL) < 0)
+			_exit(1);
+		mq_topic_close(c);
+		_exit(0);
+	}
+	char byte;
+	assert_int_equal(read(go[0], &byte, 1), 1);
+	assert_int_equal(tu_try_append(t, 1, 1, 1, -1, MQ_HOLD, NULL), 0);
+	mq_release_locks(t);
+	wait_child(pid);
+	alarm(0);
+	tu_assert_seq(t, 0, 2);
+	tu_assert_seq(t, 1, 2);
+	close(go[0]);
+	close(go[1]);
+	tu_teardown(dir, env, t);
+}
+
+/* A forked child does not append under its parent's kept lock, nor does
+ * its mq_release_locks release it. */
+static void test_fork_not_shared(void **state)
+{
+	(void)state;
+	char *dir;
+	mq_env *env;
+	mq_topic *t = tu_setup(&dir, &env, "fs", NULL);
+	assert_int_equal(tu_try_append(t, 0, 0, 1, -1, MQ_HOLD, NULL), 0);
+	for (int child = 0; child < 2; child++) {
+		pid_t pid = fork();
+		assert_true(pid >= 0);
+		if (pid == 0 && child == 0) {
+			mq_release_locks(t);
+			_exit(0);
+		}
+		if (pid == 0)
+			_exit(tu_try_append(t, 0, 9, 1, -1, MQ_NOWAIT | MQ_HOLD,
+			                    NULL) == MQ_EBUSY ? 0 : 1);
+		wait_child(pid);
+		assert_true(locked(dir, "fs", 0));
+	}
+	assert_int_equal(tu_try_append(t, 0, 1, 1, -1, 0, NULL), 0);
+	assert_false(locked(dir, "fs", 0));
+	tu_assert_seq(t, 0, 2);
+	tu_teardown(dir, env, t);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_keep_and_release),
+		cmocka_unit_test(test_released_by),
+		cmocka_unit_test(test_waiter_gets_turn),
+		cmocka_unit_test(test_no_deadlock),
+		cmocka_unit_test(test_fork_not_shared),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
