@@ -211,12 +211,20 @@ int par_produce(const struct par_input *pi, int fd)
 	pthread_mutex_init(&pa.mu, NULL);
 	pthread_cond_init(&pa.cv, NULL);
 
+	/* The appends come back to back: each partition's lock is kept
+	 * from one to the next (for MQ_HOLD_MS at a time), which saves
+	 * taking it and re-checking the tail each time. */
+	int flags = pr->append_flags;
+	if (pr->sync_mode != PR_SYNC_BATCH)
+		pr->append_flags |= MQ_HOLD;
 	if (start_lane(&pa, &th) == 0) {
 		/* Our lane is freed while the other may still work. */
 		run_lane(&pa.lane[0]);
 		/* Its last piece's turn comes after ours. */
 		pthread_join(th, NULL);
 	}
+	mq_release_locks(pr->topic);
+	pr->append_flags = flags;
 
 	pthread_cond_destroy(&pa.cv);
 	pthread_mutex_destroy(&pa.mu);

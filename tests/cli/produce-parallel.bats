@@ -303,6 +303,33 @@ too_big_at() {
 	same_partitions file pipe 2
 }
 
+@test "produce from two large files at once: neither waits for the other for ever, both in order" {
+	local d=$BATS_TEST_TMPDIR f round
+	# Each producer keeps the locks of the partitions it appends to for a
+	# while; one that finds a lock busy lets go of the others first.
+	lines "$d/in" 100000 keyed
+	for f in a b; do
+		sed "s/:/:$f/" "$d/in" >"$d/$f"
+		mq-create -p 4 "$f"
+		mq-produce -K: "$f" <"$d/$f"
+	done
+	mq-create -p 4 both
+	for round in 1 2 3; do
+		timeout 60 mq-produce --sync=none -K: both "$d/a" &
+		timeout 60 mq-produce --sync=none -K: both "$d/b" &
+		wait %1
+		wait %2
+	done
+	for p in 0 1 2 3; do
+		mq-consume -p "$p" -F '%k:%s\n' both >"$d/both.$p"
+		for f in a b; do
+			mq-consume -p "$p" -F '%k:%s\n' "$f" >"$d/$f.$p"
+			grep ":$f" "$d/both.$p" | cmp - <(cat "$d/$f.$p" "$d/$f.$p" "$d/$f.$p")
+		done
+	done
+	mq-inspect --verify both
+}
+
 @test "produce from a large file: numbers go on into the next file" {
 	local d=$BATS_TEST_TMPDIR
 	lines "$d/in" 100000 keyed
