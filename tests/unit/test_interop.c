@@ -2,11 +2,10 @@
  * test_interop.c - libmq's codec against an independent reading of
  * Kafka's RecordBatch v2 specification.
  *
- * Everything below marked "independent" is written from the spec alone and
- * uses none of libmq's codec, varint or CRC code: its own big-endian
- * writers and readers, its own zig-zag varints, a bitwise CRC-32C, and
- * zlib directly for gzip.  On top of that, one batch is spelled out byte by
- * byte, so the tests do not rest only on this file's encoder either.
+ * The independent side is kafka_ref.c, written from the spec alone: it
+ * uses none of libmq's codec, varint or CRC code.  On top of that, one
+ * batch is spelled out byte by byte below, so the tests do not rest only
+ * on that encoder either.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -16,313 +15,18 @@
 #include <string.h>
 
 #include <cmocka.h>
-#include <zlib.h>
 
 #include "codec.h"
+#include "kafka_ref.h"
 
 #define NELEM(a) (sizeof (a) / sizeof (a)[0])
-
-/* ------------------------------------------------------------------ */
-/* Independent primitives.                                             */
-
-/* CRC-32C, bit by bit: reflected polynomial 0x82F63B78, init and final
- * complement. */
-static uint32_t
-ind_crc32c(const uint8_t *p, size_t n)
-{
-	uint32_t c = 0xffffffffu;
-
-	while (n--) {
-		c ^= *p++;
-		for (int k = 0; k < 8; k++)
-			c = (c >> 1) ^ (0x82f63b78u & (0u - (c & 1)));
-	}
-	return ~c;
-}
-
-struct wbuf {
-	uint8_t data[1 << 22];
-	size_t len;
-};
-
-static void
-w_byte(struct wbuf *w, unsigned v)
-{
-	assert_true(w->len < sizeof w->data);
-	w->data[w->len++] = (uint8_t)v;
-}
-
-/* Writes the low n bytes of v, most significant first. */
-static void
-w_be(struct wbuf *w, uint64_t v, int n)
-{
-	for (int i = n - 1; i >= 0; i--)
-		w_byte(w, (unsigned)(v >> (8 * i)) & 0xff);
-}
-
-/* Zig-zag then base-128, low groups first. */
-static void
-w_var(struct wbuf *w, int64_t v)
-{
-	uint64_t z = v < 0 ? ~((uint64_t)v << 1) : (uint64_t)v << 1;
-
-	do {
-		unsigned b = z & 0x7f;
-		z >>= 7;
-		w_byte(w, z ? b | 0x80 : b);
-	} while (z);
-}
-
-static void
-w_raw(struct wbuf *w, const void *p, size_t n)
-{
-	assert_true(w->len + n <= sizeof w->data);
-	if (n)
-		memcpy(w->data + w->len, p, n);
-	w->len += n;
-}
-
-/* A length (or -1) and the bytes. */
-static void
-w_lbytes(struct wbuf *w, const void *p, int64_t n)
-{
-	w_var(w, n);
-	if (n > 0)
-		w_raw(w, p, (size_t)n);
-}
-
-static uint64_t
-r_be(const uint8_t *p, int n)
-{
-	uint64_t v = 0;
-
-	for (int i = 0; i < n; i++)
-		v = v << 8 | p[i];
-	return v;
-}
-
-/* Reads a zig-zag varint of at most 10 bytes; fails the test on garbage. */
-static int64_t
-r_var(const uint8_t **pp, const uint8_t *end)
-{
-	uint64_t z = 0;
-	const uint8_t *p = *pp;
-
-	for (int shift = 0;; shift += 7) {
-		assert_true(p < end);
-		assert_true(shift < 70);
-		z |= (uint64_t)(*p & 0x7f) << shift;
-		if (!(*p++ & 0x80))
-			break;
-	}
-	*pp = p;
-	return (int64_t)(z >> 1) ^ -(int64_t)(z & 1);
-}
-
-/* ------------------------------------------------------------------ */
-/* Independent encoder and decoder.                                    */
-
-struct thdr {
-	const char *key;
-	int64_t key_len;
-	const char *value;
-	int64_t value_len;   /* -1: null */
-};
-
-struct trec {
-	int64_t offset;      /* filled by the decoder */
-	int64_t timestamp;
-	const char *key;
-	int64_t key_len;     /* -1: null */
-	const char *value;
-	int64_t value_len;   /* -1: null */
-	int nhdr;
-	struct thdr hdr[4];
-};
-
-struct tbatch {
-	int64_t base_offset;
-	int32_t epoch;
-	int16_t attributes;
-	int32_t last_delta;
-	int64_t base_ts, max_ts;
-	int64_t producer_id;
-	int16_t producer_epoch;
-	int32_t base_seq;
-	int32_t count;
-};
-
-/* Gzips n bytes at in into w with zlib's gzip wrapper. */
-static void
-ind_gzip(struct wbuf *w, const uint8_t *in, size_t n)
-{
-	z_stream zs;
-
-	memset(&zs, 0, sizeof zs);
-	assert_int_equal(deflateInit2(&zs, 9, Z_DEFLATED, 15 + 16, 9,
-	                              Z_DEFAULT_STRATEGY), Z_OK);
-	zs.next_in = (Bytef *)in;
-	zs.avail_in = (uInt)n;
-	zs.next_out = w->data + w->len;
-	zs.avail_out = (uInt)(sizeof w->data - w->len);
-	assert_int_equal(deflate(&zs, Z_FINISH), Z_STREAM_END);
-	w->len = sizeof w->data - zs.avail_out;
-	deflateEnd(&zs);
-}
-
-/*
- * Lays out a batch of n records per the spec: timestamp deltas against
- * the first record's, offset deltas 0..n-1.  Returns its size in out.
- */
-static size_t
-ind_encode(uint8_t *out, size_t cap, const struct trec *recs, int n,
-           int64_t base_offset, int16_t attributes, int64_t max_ts)
-{
-	static struct wbuf w, recbuf;
-	struct wbuf *r = &recbuf;
-
-	r->len = 0;
-	for (int i = 0; i < n; i++) {
-		static struct wbuf body;
-		const struct trec *t = &recs[i];
-		body.len = 0;
-		w_byte(&body, 0);
-		w_var(&body, t->timestamp - recs[0].timestamp);
-		w_var(&body, i);
-		w_lbytes(&body, t->key, t->key_len);
-		w_lbytes(&body, t->value, t->value_len);
-		w_var(&body, t->nhdr);
-		for (int h = 0; h < t->nhdr; h++) {
-			w_lbytes(&body, t->hdr[h].key, t->hdr[h].key_len);
-			w_lbytes(&body, t->hdr[h].value, t->hdr[h].value_len);
-		}
-		w_var(r, (int64_t)body.len);
-		w_raw(r, body.data, body.len);
-	}
-
-	w.len = 0;
-	w_be(&w, (uint64_t)base_offset, 8);
-	w_be(&w, 0, 4);                  /* batchLength, below */
-	w_be(&w, 0, 4);                  /* partitionLeaderEpoch */
-	w_byte(&w, 2);                   /* magic */
-	w_be(&w, 0, 4);                  /* crc, below */
-	w_be(&w, (uint16_t)attributes, 2);
-	w_be(&w, (uint64_t)(n - 1), 4);  /* lastOffsetDelta */
-	w_be(&w, (uint64_t)recs[0].timestamp, 8);
-	w_be(&w, (uint64_t)max_ts, 8);
-	w_be(&w, UINT64_MAX, 8);         /* producerId -1 */
-	w_be(&w, 0xffff, 2);             /* producerEpoch -1 */
-	w_be(&w, 0xffffffff, 4);         /* baseSequence -1 */
-	w_be(&w, (uint64_t)n, 4);        /* recordCount */
-	assert_int_equal(w.len, 61);
-	if ((attributes & 7) == 1)
-		ind_gzip(&w, r->data, r->len);
-	else
-		w_raw(&w, r->data, r->len);
-
-	uint32_t blen = (uint32_t)(w.len - 12);
-	uint32_t crc = ind_crc32c(w.data + 21, w.len - 21);
-	for (int i = 0; i < 4; i++) {
-		w.data[8 + i] = (uint8_t)(blen >> (24 - 8 * i));
-		w.data[17 + i] = (uint8_t)(crc >> (24 - 8 * i));
-	}
-	assert_true(w.len <= cap);
-	memcpy(out, w.data, w.len);
-	return w.len;
-}
-
-/*
- * Decodes the batch at buf (len bytes) into *b and recs (at most max),
- * checking the CRC and every length along the way; the record bytes stay
- * in buf or in a static inflate buffer.  Returns the record count.
- */
-static int
-ind_decode(const uint8_t *buf, size_t len, struct tbatch *b,
-           struct trec *recs, int max)
-{
-	static uint8_t inflated[1 << 22];
-
-	assert_true(len >= 61);
-	b->base_offset = (int64_t)r_be(buf, 8);
-	assert_int_equal(r_be(buf + 8, 4), len - 12);
-	b->epoch = (int32_t)r_be(buf + 12, 4);
-	assert_int_equal(buf[16], 2);
-	assert_int_equal(r_be(buf + 17, 4), ind_crc32c(buf + 21, len - 21));
-	b->attributes = (int16_t)r_be(buf + 21, 2);
-	b->last_delta = (int32_t)r_be(buf + 23, 4);
-	b->base_ts = (int64_t)r_be(buf + 27, 8);
-	b->max_ts = (int64_t)r_be(buf + 35, 8);
-	b->producer_id = (int64_t)r_be(buf + 43, 8);
-	b->producer_epoch = (int16_t)r_be(buf + 51, 2);
-	b->base_seq = (int32_t)r_be(buf + 53, 4);
-	b->count = (int32_t)r_be(buf + 57, 4);
-
-	const uint8_t *p = buf + 61, *end = buf + len;
-	if ((b->attributes & 7) == 1) {
-		z_stream zs;
-		memset(&zs, 0, sizeof zs);
-		assert_int_equal(inflateInit2(&zs, 15 + 16), Z_OK);
-		zs.next_in = (Bytef *)p;
-		zs.avail_in = (uInt)(end - p);
-		zs.next_out = inflated;
-		zs.avail_out = sizeof inflated;
-		assert_int_equal(inflate(&zs, Z_FINISH), Z_STREAM_END);
-		assert_int_equal(zs.avail_in, 0);
-		p = inflated;
-		end = inflated + (sizeof inflated - zs.avail_out);
-		inflateEnd(&zs);
-	} else {
-		assert_int_equal(b->attributes & 7, 0);
-	}
-
-	int n = 0;
-	while (p < end) {
-		assert_true(n < max);
-		struct trec *t = &recs[n];
-		int64_t rlen = r_var(&p, end);
-		assert_true(rlen > 0 && rlen <= end - p);
-		const uint8_t *rend = p + rlen;
-		assert_int_equal(*p++, 0);
-		int64_t ts_delta = r_var(&p, rend);
-		int64_t off_delta = r_var(&p, rend);
-		t->offset = b->base_offset + off_delta;
-		t->timestamp = b->attributes & 8 ? b->max_ts :
-		    b->base_ts + ts_delta;
-		t->key_len = r_var(&p, rend);
-		assert_true(t->key_len >= -1 && t->key_len <= rend - p);
-		t->key = t->key_len < 0 ? NULL : (const char *)p;
-		p += t->key_len > 0 ? t->key_len : 0;
-		t->value_len = r_var(&p, rend);
-		assert_true(t->value_len >= -1 && t->value_len <= rend - p);
-		t->value = t->value_len < 0 ? NULL : (const char *)p;
-		p += t->value_len > 0 ? t->value_len : 0;
-		t->nhdr = (int)r_var(&p, rend);
-		assert_true(t->nhdr >= 0 && t->nhdr <= 4);
-		for (int h = 0; h < t->nhdr; h++) {
-			struct thdr *x = &t->hdr[h];
-			x->key_len = r_var(&p, rend);
-			assert_true(x->key_len >= 0 && x->key_len <= rend - p);
-			x->key = (const char *)p;
-			p += x->key_len;
-			x->value_len = r_var(&p, rend);
-			assert_true(x->value_len >= -1 &&
-			            x->value_len <= rend - p);
-			x->value = x->value_len < 0 ? NULL : (const char *)p;
-			p += x->value_len > 0 ? x->value_len : 0;
-		}
-		assert_ptr_equal(p, rend);
-		n++;
-	}
-	assert_int_equal(n, b->count);
-	return n;
-}
 
 /* ------------------------------------------------------------------ */
 /* The records every test uses.                                        */
 
 #define T0 1700000000000 /* 0x0000018bcfe56800 */
 
-static const struct trec three[3] = {
+static const struct kref_rec three[3] = {
 	{ .timestamp = T0, .key = "k0", .key_len = 2, .value = "v0",
 	  .value_len = 2, .nhdr = 1, .hdr = { { "h", 1, "x", 1 } } },
 	{ .timestamp = T0 + 250, .key = "k1", .key_len = 2, .value = NULL,
@@ -382,8 +86,8 @@ static const uint8_t literal[104] = {
 
 /* Compares a record decoded by libmq with the expected one. */
 static void
-assert_mq_record(const mq_record *r, const struct trec *t, int64_t offset,
-                 int64_t ts)
+assert_mq_record(const mq_record *r, const struct kref_rec *t,
+                 int64_t offset, int64_t ts)
 {
 	assert_int_equal(r->offset, offset);
 	assert_int_equal(r->timestamp, ts);
@@ -414,8 +118,8 @@ assert_mq_record(const mq_record *r, const struct trec *t, int64_t offset,
 
 /* Compares a record decoded independently with the expected one. */
 static void
-assert_t_record(const struct trec *r, const struct trec *t, int64_t offset,
-                int64_t ts)
+assert_t_record(const struct kref_rec *r, const struct kref_rec *t,
+                int64_t offset, int64_t ts)
 {
 	assert_int_equal(r->offset, offset);
 	assert_int_equal(r->timestamp, ts);
@@ -441,7 +145,7 @@ assert_t_record(const struct trec *r, const struct trec *t, int64_t offset,
 
 /* Decodes buf with libmq and compares with recs (timestamps as given). */
 static void
-mq_decode_check(const uint8_t *buf, size_t len, const struct trec *recs,
+mq_decode_check(const uint8_t *buf, size_t len, const struct kref_rec *recs,
                 int n, int64_t base_offset, int log_append, int64_t max_ts)
 {
 	mq_batch_info info;
@@ -476,7 +180,7 @@ mq_decode_check(const uint8_t *buf, size_t len, const struct trec *recs,
 
 /* Builds the records with libmq's encoder; the caller frees the batch. */
 static mq_batch *
-mq_encode(const struct trec *recs, int n, int compression, int ts_type,
+mq_encode(const struct kref_rec *recs, int n, int compression, int ts_type,
           int64_t append_time)
 {
 	mq_batch *b;
@@ -484,7 +188,7 @@ mq_encode(const struct trec *recs, int n, int compression, int ts_type,
 
 	assert_int_equal(mq_batch_new(compression, &b), 0);
 	for (int i = 0; i < n; i++) {
-		const struct trec *t = &recs[i];
+		const struct kref_rec *t = &recs[i];
 		for (int h = 0; h < t->nhdr; h++) {
 			hs[h].key = t->hdr[h].key;
 			hs[h].key_len = (size_t)t->hdr[h].key_len;
@@ -505,14 +209,14 @@ mq_encode(const struct trec *recs, int n, int compression, int ts_type,
 
 /* Decodes buf independently and compares with recs. */
 static void
-ind_decode_check(const uint8_t *buf, size_t len, const struct trec *recs,
+ind_decode_check(const uint8_t *buf, size_t len, const struct kref_rec *recs,
                  int n, int64_t base_offset, int16_t attributes,
                  int64_t max_ts)
 {
-	static struct trec got[2000];
-	struct tbatch b;
+	static struct kref_rec got[2000];
+	struct kref_batch b;
 
-	assert_int_equal(ind_decode(buf, len, &b, got, (int)NELEM(got)), n);
+	assert_int_equal(kref_decode(buf, len, &b, got, (int)NELEM(got)), n);
 	assert_int_equal(b.base_offset, base_offset);
 	assert_int_equal(b.epoch, 0);
 	assert_int_equal(b.attributes, attributes);
@@ -537,11 +241,11 @@ test_literal_batch(void **state)
 	static uint8_t buf[4096];
 
 	/* The literal agrees with the independent CRC and encoder. */
-	assert_int_equal(ind_crc32c((const uint8_t *)"123456789", 9),
+	assert_int_equal(kref_crc32c((const uint8_t *)"123456789", 9),
 	                 0xe3069283u);
-	assert_int_equal(r_be(literal + 17, 4),
-	                 ind_crc32c(literal + 21, sizeof literal - 21));
-	size_t n = ind_encode(buf, sizeof buf, three, 3, 100, 0, T0 + 250);
+	assert_int_equal(kref_be(literal + 17, 4),
+	                 kref_crc32c(literal + 21, sizeof literal - 21));
+	size_t n = kref_encode(buf, sizeof buf, three, 3, 100, 0, T0 + 250);
 	assert_int_equal(n, sizeof literal);
 	assert_memory_equal(buf, literal, sizeof literal);
 	ind_decode_check(literal, sizeof literal, three, 3, 100, 0, T0 + 250);
@@ -590,7 +294,7 @@ test_gzip_both_ways(void **state)
 {
 	static uint8_t buf[4096];
 
-	size_t n = ind_encode(buf, sizeof buf, three, 3, 5000, 1, T0 + 250);
+	size_t n = kref_encode(buf, sizeof buf, three, 3, 5000, 1, T0 + 250);
 	ind_decode_check(buf, n, three, 3, 5000, 1, T0 + 250);
 	mq_decode_check(buf, n, three, 3, 5000, 0, T0 + 250);
 
@@ -609,7 +313,7 @@ test_log_append_time(void **state)
 	const int64_t at = T0 + 99999;
 
 	for (int16_t c = 0; c <= 1; c++) {
-		size_t n = ind_encode(buf, sizeof buf, three, 3, 7, 8 | c, at);
+		size_t n = kref_encode(buf, sizeof buf, three, 3, 7, 8 | c, at);
 		mq_decode_check(buf, n, three, 3, 7, 1, at);
 
 		mq_batch *b = mq_encode(three, 3, c, MQ_TS_LOG_APPEND, at);
@@ -625,14 +329,14 @@ static void
 test_many_both_ways(void **state)
 {
 	enum { N = 1500 };
-	static struct trec recs[N];
+	static struct kref_rec recs[N];
 	static char blob[70000];
 	static uint8_t buf[1 << 22];
 
 	for (size_t i = 0; i < sizeof blob; i++)
 		blob[i] = (char)(i * 131 + (i >> 9));
 	for (int i = 0; i < N; i++) {
-		struct trec *t = &recs[i];
+		struct kref_rec *t = &recs[i];
 		memset(t, 0, sizeof *t);
 		t->timestamp = T0 + (int64_t)(i % 11) * 987654321 -
 		    (int64_t)(i % 5) * 100000;
@@ -658,8 +362,8 @@ test_many_both_ways(void **state)
 			max_ts = recs[i].timestamp;
 
 	for (int16_t c = 0; c <= 1; c++) {
-		size_t n = ind_encode(buf, sizeof buf, recs, N, 1LL << 40, c,
-		                      max_ts);
+		size_t n = kref_encode(buf, sizeof buf, recs, N, 1LL << 40, c,
+		                       max_ts);
 		mq_decode_check(buf, n, recs, N, 1LL << 40, 0, max_ts);
 
 		mq_batch *b = mq_encode(recs, N, c, MQ_TS_CREATE, 0);
