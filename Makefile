@@ -66,7 +66,7 @@ $(BUILD)/cmd/%.o: cmd/%.c cmd/*.h libmq/mq.h
 $(BUILD)/mq-%: $(BUILD)/cmd/mq-%.o $(TOOL_COMMON_OBJ) $(BUILD)/libmq.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/tests/%: tests/unit/%.c $(UNIT_HELPERS) $(BUILD)/libmq.a libmq/*.h
+$(BUILD)/tests/%: tests/unit/%.c $(UNIT_HELPERS) $(BUILD)/libmq.a libmq/*.h tests/unit/*.h
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) -Itests/unit $(CFLAGS) $(WARN) -o $@ $< $(UNIT_HELPERS) $(BUILD)/libmq.a $(LDLIBS) -lcmocka $(LDFLAGS)
 
