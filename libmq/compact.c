@@ -434,13 +434,13 @@ int mq_compact(mq_topic *t, int32_t p, const mq_compact_opts *opts,
                mq_compact_stats *out)
 {
 	mq_compact_opts dflt = { 0, 0, 0 };
+	mq_release_locks(t);
 	if (!opts)
 		opts = &dflt;
 	if (!(t->cfg.cleanup_policy & MQ_CLEANUP_COMPACT))
 		return mq_fail(MQ_EINVAL, "topic '%s' is not compacted (its "
 		               "cleanup.policy lacks compact)", t->name);
 	struct run r;
-	mq_release_locks(t);
 	memset(&r, 0, sizeof r);
 	r.t = t;
 	r.flags = opts->flags;

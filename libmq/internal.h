@@ -32,6 +32,7 @@ struct mq_topic {
 	struct mq_part **parts;  /* nparts slots, created on first append */
 	uint64_t use_clock;      /* ticks per append, for closing idle parts */
 	int32_t held;            /* partitions whose lock is kept (MQ_HOLD) */
+	int64_t hold_at;         /* when the first of them was taken */
 };
 
 /* Frees a partition's writer state (log.c).  NULL is allowed. */

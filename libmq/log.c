@@ -47,7 +47,7 @@ struct mq_part {
 	int lock_fd;              /* the lock file, open between appends */
 	unsigned lock_gen;        /* fork_gen when lock_fd was opened */
 	int held;                 /* MQ_HOLD: the lock is kept after appending */
-	int64_t held_at;          /* when that lock was taken (mq_mono_ns) */
+	int64_t taken_at;         /* when the lock was taken (mq_mono_ns) */
 };
 
 void mq_part_free(struct mq_part *part)
@@ -119,30 +119,38 @@ static int lock_part(mq_topic *t, struct mq_part *part, int flags)
 	                           flags);
 }
 
-/* hold_fresh says whether part's lock was taken less than MQ_HOLD_MS
- * ago. */
-static int hold_fresh(const struct mq_part *part)
+/*
+ * burst_fresh says whether the burst of appends is younger than
+ * MQ_HOLD_MS: the first of the locks t keeps, or if it keeps none the one
+ * part just took, was taken less than that ago.  The locks a handle keeps
+ * are released together once it is not, so that none is kept longer
+ * because its partition got no more appends.
+ */
+static int burst_fresh(const mq_topic *t, const struct mq_part *part)
 {
-	return mq_mono_ns() - part->held_at < (int64_t)MQ_HOLD_MS * 1000000;
+	int64_t since = t->held ? t->hold_at : part->taken_at;
+	return mq_mono_ns() - since < (int64_t)MQ_HOLD_MS * 1000000;
 }
 
 /*
  * take_lock takes part's lock for an append, unless this process has kept
  * it (MQ_HOLD) and so knows the partition is as it left it.  Returns 1 if
  * it took the lock (the tail must be checked), 0 if it was kept, or an
- * error.  A lock kept MQ_HOLD_MS is released at the end of an append, so
- * that writers waiting for it have the time until the next one to take
- * it.  Nobody waits for a partition lock while holding another: with
- * locks kept, a busy one makes it release them all first, so that two
- * writers cannot each wait for the other's.
+ * error.  The kept locks are released at the end of the first append
+ * after MQ_HOLD_MS, so that writers waiting for them have the time until
+ * the next appends to take them.  Nobody waits for a partition lock
+ * while holding another: with locks kept, a busy one makes it release
+ * them all first, so that two writers cannot each wait for the other's.
  */
 static int take_lock(mq_topic *t, struct mq_part *part, int flags)
 {
-	if (part->held) {
-		if (held_by_us(part) && part->loaded && hold_fresh(part))
-			return 0;
+	if (part->held && held_by_us(part) && part->loaded &&
+	    burst_fresh(t, part))
+		return 0;
+	if (t->held && !burst_fresh(t, part))
+		mq_release_locks(t);
+	else if (part->held)
 		drop_lock(t, part);
-	}
 	int rc = lock_part(t, part, t->held ? flags | MQ_NOWAIT : flags);
 	if (rc == MQ_EBUSY && !(flags & MQ_NOWAIT)) {
 		mq_release_locks(t);
@@ -150,7 +158,7 @@ static int take_lock(mq_topic *t, struct mq_part *part, int flags)
 	}
 	if (rc < 0)
 		return rc;
-	part->held_at = mq_mono_ns();
+	part->taken_at = mq_mono_ns();
 	return 1;
 }
 
@@ -238,10 +246,8 @@ static int make_room(mq_topic *t, struct mq_part *keep)
 		return rc;
 	mq_segstate_close(&lru->seg);
 	lru->loaded = 0;
-	if (lru->held) {
-		lru->held = 0;
-		t->held--;
-	}
+	if (lru->held)
+		drop_lock(t, lru); /* a forked child may share the descriptor */
 	if (lru->lock_fd >= 0) {
 		close(lru->lock_fd);
 		lru->lock_fd = -1;
@@ -485,14 +491,20 @@ int mq_append(mq_topic *t, int32_t p, mq_batch *b, int flags,
 	if (rc < 0)
 		return unlock_failed(t, part, mq_fail_prefix(rc, "topic '%s' "
 		                     "partition %d", t->name, p));
-	if (!(flags & MQ_HOLD) || !hold_fresh(part)) {
+	if ((flags & MQ_HOLD) && burst_fresh(t, part)) {
+		if (!part->held) {
+			if (!t->held)
+				t->hold_at = part->taken_at;
+			part->held = 1;
+			t->held++;
+		}
+	} else {
 		if (part->held)
 			drop_lock(t, part);
 		else
 			mq_release(part->lock_fd);
-	} else if (!part->held) {
-		part->held = 1;
-		t->held++;
+		if (t->held && !burst_fresh(t, part))
+			mq_release_locks(t);
 	}
 	if (flags & MQ_WRITEBACK)
 		start_writeback(part, len);

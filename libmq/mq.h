@@ -359,11 +359,12 @@ enum { MQ_WRITEBACK = 0x800 };
 
 /*
  * Flag of mq_append: keep the partition's lock after the append, for a
- * burst of appends.  The next append to the partition, if it comes within
- * MQ_HOLD_MS of when the lock was taken, neither takes the lock nor
- * re-checks the tail (nobody else can have written); after that it
- * releases the lock and takes it again, so that a writer waiting for it
- * gets its turn.  While this handle keeps any lock it never waits for
+ * burst of appends.  The next append to the partition neither takes the
+ * lock nor re-checks the tail (nobody else can have written).  The first
+ * append that ends MQ_HOLD_MS or more after the first kept lock was taken
+ * releases them all (those of other partitions too), so that writers
+ * waiting for them get their turn before the next appends take them
+ * again.  While this handle keeps any lock it never waits for
  * another: if that one is busy, it releases all it keeps first (so two
  * writers holding locks cannot wait for each other).  The caller must
  * call mq_release_locks when its burst ends, and before it waits for

@@ -470,6 +470,7 @@ void mq_topic_close(mq_topic *t)
 {
 	if (!t)
 		return;
+	mq_release_locks(t); /* a forked child may share the descriptors */
 	for (int32_t i = 0; i < t->nparts; i++)
 		mq_part_free(t->parts[i]);
 	free(t->parts);

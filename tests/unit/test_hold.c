@@ -1,8 +1,9 @@
 /*
  * test_hold.c - partition locks kept across appends (MQ_HOLD): what keeps
  * and what releases them, that others see the appends made under them,
- * that a waiting writer gets its turn, that two writers keeping locks do
- * not wait for each other, and that a forked child does not share them.
+ * that a burst's locks go together after MQ_HOLD_MS, that a waiting
+ * writer gets its turn, that two writers keeping locks do not wait for
+ * each other, and that a forked child does not share them.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -87,8 +88,9 @@ static void test_keep_and_release(void **state)
 	tu_teardown(dir, env, t);
 }
 
-/* A failed append, mq_roll and mq_topic_close release every kept lock;
- * mq_roll on the same handle does not wait for its own. */
+/* A failed append, mq_roll, mq_retain, mq_repair_partition and
+ * mq_topic_close release every kept lock: those on the same handle do
+ * not wait for its own. */
 static void test_released_by(void **state)
 {
 	(void)state;
@@ -112,11 +114,57 @@ static void test_released_by(void **state)
 	assert_int_equal(rolled, 1);
 	assert_false(locked(dir, "rb", 0) || locked(dir, "rb", 1));
 
+	mq_retain_opts ro = { .now_ms = -1, .delete_before = -1 };
+	mq_retain_result res;
 	assert_int_equal(tu_try_append(t, 0, 2, 1, -1, MQ_HOLD, NULL), 0);
+	alarm(10);
+	assert_int_equal(mq_retain(t, 0, &ro, NULL, NULL, &res), 0);
+	alarm(0);
+	assert_false(locked(dir, "rb", 0));
+	assert_int_equal(tu_try_append(t, 0, 3, 1, -1, MQ_HOLD, NULL), 0);
+	alarm(10);
+	assert_int_equal(mq_repair_partition(t, 0, 0, NULL, NULL), 0);
+	alarm(0);
+	assert_false(locked(dir, "rb", 0));
+
+	/* Closing releases them even while a forked child, which shares
+	 * the descriptors, lives on. */
+	int go[2];
+	assert_int_equal(pipe(go), 0);
+	assert_int_equal(tu_try_append(t, 0, 4, 1, -1, MQ_HOLD, NULL), 0);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		char byte;
+		close(go[1]);
+		_exit(read(go[0], &byte, 1) == 0 ? 0 : 1);
+	}
+	close(go[0]);
 	mq_topic_close(t);
 	assert_false(locked(dir, "rb", 0));
+	close(go[1]);
+	wait_child(pid);
 	assert_int_equal(mq_topic_open(env, "rb", &t), 0);
-	tu_assert_seq(t, 0, 3);
+	tu_assert_seq(t, 0, 5);
+	tu_teardown(dir, env, t);
+}
+
+/* The locks of a burst are released together, after MQ_HOLD_MS: one
+ * whose partition gets no more appends is not kept any longer. */
+static void test_burst_ends_together(void **state)
+{
+	(void)state;
+	char *dir;
+	mq_env *env;
+	mq_topic *t = tu_setup(&dir, &env, "be", two);
+	assert_int_equal(tu_try_append(t, 0, 0, 1, -1, MQ_HOLD, NULL), 0);
+	for (int i = 0; i < 3 * MQ_HOLD_MS; i++) {
+		assert_int_equal(tu_try_append(t, 1, i, 1, -1, MQ_HOLD, NULL), 0);
+		sleep_ms(1);
+	}
+	assert_false(locked(dir, "be", 0));
+	mq_release_locks(t);
+	assert_false(locked(dir, "be", 1));
 	tu_teardown(dir, env, t);
 }
 
@@ -238,6 +286,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_keep_and_release),
 		cmocka_unit_test(test_released_by),
+		cmocka_unit_test(test_burst_ends_together),
 		cmocka_unit_test(test_waiter_gets_turn),
 		cmocka_unit_test(test_no_deadlock),
 		cmocka_unit_test(test_fork_not_shared),
