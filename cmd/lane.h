@@ -69,6 +69,7 @@ struct par {
 	int64_t recno;
 	int32_t rr;
 	int rc;                 /* the first failed append, or 0 */
+	int waiting;            /* lanes with a piece ready, waiting */
 	struct lane lane[2];
 };
 

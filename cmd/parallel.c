@@ -24,10 +24,24 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "lane.h"
 #include "tool.h"
+
+/* A piece read and encoded in less time than this came from the page
+ * cache, and the next should too: the partition locks are kept for its
+ * appends (MQ_HOLD). */
+#define FAST_PIECE_NS ((int64_t)2000000)
+
+static int64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
 
 /* Cuts the bytes to do into pieces (sets npieces and nwhole). */
 static void cut(struct par *pa)
@@ -87,6 +101,7 @@ static int lane_step(struct lane *ln)
 	struct par *pa = ln->pa;
 	off_t b0, b1;
 	size_t k;
+	int64_t took;
 	int ok, rc;
 
 	pthread_mutex_lock(&pa->mu);
@@ -100,15 +115,19 @@ static int lane_step(struct lane *ln)
 	pthread_mutex_unlock(&pa->mu);
 
 	span(pa, k, &b0, &b1);
+	took = mono_ns();
 	ok = lane_encode(ln, b0, b1, k > 0);
+	took = mono_ns() - took;
 
 	pthread_mutex_lock(&pa->mu);
 	if (!ok && k < pa->stop) {
 		pa->stop = k;
 		pthread_cond_broadcast(&pa->cv);
 	}
+	pa->waiting++;
 	while (ok && pa->turn != k && k < pa->stop && !pa->rc)
 		pthread_cond_wait(&pa->cv, &pa->mu);
+	pa->waiting--;
 	if (ok && k < pa->stop && !pa->rc) {
 		int64_t recno = pa->recno;
 		int32_t rr = pa->rr;
@@ -116,6 +135,12 @@ static int lane_step(struct lane *ln)
 		pthread_mutex_unlock(&pa->mu);
 		rc = append_ready(ln, recno, rr);
 		pthread_mutex_lock(&pa->mu);
+		/* The locks are kept for the next piece's appends only
+		 * if they come soon: it is ready, or the file is read at
+		 * the page cache's speed.  Not while the file is read from
+		 * a slow disk. */
+		if (!pa->waiting && took >= FAST_PIECE_NS)
+			mq_release_locks(pa->pi->pr->topic);
 		if (rc < 0) {
 			pa->rc = rc;
 		} else {
