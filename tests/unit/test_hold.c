@@ -47,6 +47,38 @@ static void wait_child(pid_t pid)
 	assert_int_equal(WEXITSTATUS(status), 0);
 }
 
+/* A forked writer's work with its own handle c: it calls ready(fd) once
+ * the parent may go on, and returns its exit status. */
+typedef int child_fn(mq_topic *c, int fd);
+
+static int ready(int fd)
+{
+	char byte = 0;
+	return write(fd, &byte, 1) == 1 ? 0 : -1;
+}
+
+/* start_writer forks a process that opens topic name in env and runs fn;
+ * it returns the process id once fn is ready.  A child that waits for
+ * ever dies of SIGALRM, which fails the test. */
+static pid_t start_writer(mq_env *env, const char *name, child_fn *fn)
+{
+	int go[2];
+	char byte;
+	assert_int_equal(pipe(go), 0);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		mq_topic *c;
+		alarm(20);
+		close(go[0]);
+		_exit(mq_topic_open(env, name, &c) < 0 ? 2 : fn(c, go[1]));
+	}
+	close(go[1]);
+	assert_int_equal(read(go[0], &byte, 1), 1);
+	close(go[0]);
+	return pid;
+}
+
 static void sleep_ms(long ms)
 {
 	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000 };
@@ -168,6 +200,14 @@ static void test_burst_ends_together(void **state)
 	tu_teardown(dir, env, t);
 }
 
+/* The waiter: ready, then it waits for the lock of partition 0. */
+static int wait_for_lock(mq_topic *c, int fd)
+{
+	if (ready(fd) < 0)
+		return 2;
+	return tu_try_append(c, 0, 1000, 1, -1, 0, NULL) == 0 ? 0 : 1;
+}
+
 /*
  * A lock kept MQ_HOLD_MS is released at the end of the next append: a
  * writer waiting for it gets it between two appends of a burst, not
@@ -179,23 +219,8 @@ static void test_waiter_gets_turn(void **state)
 	char *dir;
 	mq_env *env;
 	mq_topic *t = tu_setup(&dir, &env, "wt", NULL);
-	int go[2];
-	assert_int_equal(pipe(go), 0);
 	assert_int_equal(tu_try_append(t, 0, 0, 1, -1, MQ_HOLD, NULL), 0);
-	pid_t pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		mq_topic *c;
-		char byte = 0;
-		alarm(10);
-		if (mq_topic_open(env, "wt", &c) < 0 ||
-		    write(go[1], &byte, 1) != 1)
-			_exit(2);
-		/* Waits for the parent's lock. */
-		_exit(tu_try_append(c, 0, 1000, 1, -1, 0, NULL) == 0 ? 0 : 1);
-	}
-	char byte;
-	assert_int_equal(read(go[0], &byte, 1), 1);
+	pid_t pid = start_writer(env, "wt", wait_for_lock);
 	sleep_ms(50); /* the child is waiting for the lock by now */
 	int n = 1, status = 0;
 	while (n < 2000 && waitpid(pid, &status, WNOHANG) == 0) {
@@ -206,9 +231,17 @@ static void test_waiter_gets_turn(void **state)
 	assert_true(n < 2000);
 	assert_true(WIFEXITED(status));
 	assert_int_equal(WEXITSTATUS(status), 0);
-	close(go[0]);
-	close(go[1]);
 	tu_teardown(dir, env, t);
+}
+
+/* The other writer: keeps partition 1's lock, then wants partition 0's. */
+static int cross_locks(mq_topic *c, int fd)
+{
+	if (tu_try_append(c, 1, 0, 1, -1, MQ_HOLD, NULL) < 0 || ready(fd) < 0 ||
+	    tu_try_append(c, 0, 1, 1, -1, MQ_HOLD, NULL) < 0)
+		return 1;
+	mq_topic_close(c);
+	return 0;
 }
 
 /*
@@ -222,34 +255,15 @@ static void test_no_deadlock(void **state)
 	char *dir;
 	mq_env *env;
 	mq_topic *t = tu_setup(&dir, &env, "dl", two);
-	int go[2];
-	assert_int_equal(pipe(go), 0);
 	alarm(20);
 	assert_int_equal(tu_try_append(t, 0, 0, 1, -1, MQ_HOLD, NULL), 0);
-	pid_t pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		mq_topic *c;
-		char byte = 0;
-		alarm(20); /* not inherited */
-		if (mq_topic_open(env, "dl", &c) < 0 ||
-		    tu_try_append(c, 1, 0, 1, -1, MQ_HOLD, NULL) < 0 ||
-		    write(go[1], &byte, 1) != 1 ||
-		    tu_try_append(c, 0, 1, 1, -1, MQ_HOLD, NULL) < 0)
-			_exit(1);
-		mq_topic_close(c);
-		_exit(0);
-	}
-	char byte;
-	assert_int_equal(read(go[0], &byte, 1), 1);
+	pid_t pid = start_writer(env, "dl", cross_locks);
 	assert_int_equal(tu_try_append(t, 1, 1, 1, -1, MQ_HOLD, NULL), 0);
 	mq_release_locks(t);
 	wait_child(pid);
 	alarm(0);
 	tu_assert_seq(t, 0, 2);
 	tu_assert_seq(t, 1, 2);
-	close(go[0]);
-	close(go[1]);
 	tu_teardown(dir, env, t);
 }
 
