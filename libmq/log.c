@@ -136,20 +136,18 @@ static int burst_fresh(const mq_topic *t, const struct mq_part *part)
  * take_lock takes part's lock for an append, unless this process has kept
  * it (MQ_HOLD) and so knows the partition is as it left it.  Returns 1 if
  * it took the lock (the tail must be checked), 0 if it was kept, or an
- * error.  The kept locks are released at the end of the first append
- * after MQ_HOLD_MS, so that writers waiting for them have the time until
- * the next appends to take them.  Nobody waits for a partition lock
+ * error.  A kept lock is used whatever its age (it was held all along):
+ * the kept locks are released at the end of the first append after
+ * MQ_HOLD_MS, so that writers waiting for them have the time until the
+ * next appends to take them.  Nobody waits for a partition lock
  * while holding another: with locks kept, a busy one makes it release
  * them all first, so that two writers cannot each wait for the other's.
  */
 static int take_lock(mq_topic *t, struct mq_part *part, int flags)
 {
-	if (part->held && held_by_us(part) && part->loaded &&
-	    burst_fresh(t, part))
+	if (part->held && held_by_us(part) && part->loaded)
 		return 0;
-	if (t->held && !burst_fresh(t, part))
-		mq_release_locks(t);
-	else if (part->held)
+	if (part->held)
 		drop_lock(t, part);
 	int rc = lock_part(t, part, t->held ? flags | MQ_NOWAIT : flags);
 	if (rc == MQ_EBUSY && !(flags & MQ_NOWAIT)) {

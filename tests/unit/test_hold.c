@@ -211,7 +211,8 @@ static int wait_for_lock(mq_topic *c, int fd)
 /*
  * A lock kept MQ_HOLD_MS is released at the end of the next append: a
  * writer waiting for it gets it between two appends of a burst, not
- * after the burst.
+ * after the burst; and it gets it after the one append that comes after
+ * a pause longer than that.
  */
 static void test_waiter_gets_turn(void **state)
 {
@@ -227,10 +228,21 @@ static void test_waiter_gets_turn(void **state)
 		assert_int_equal(tu_try_append(t, 0, n++, 1, -1, MQ_HOLD, NULL), 0);
 		sleep_ms(1);
 	}
-	mq_release_locks(t);
 	assert_true(n < 2000);
 	assert_true(WIFEXITED(status));
 	assert_int_equal(WEXITSTATUS(status), 0);
+
+	/* Kept again; one append after a pause lets the next waiter in. */
+	assert_int_equal(tu_try_append(t, 0, n++, 1, -1, MQ_HOLD, NULL), 0);
+	assert_true(locked(dir, "wt", 0));
+	pid = start_writer(env, "wt", wait_for_lock);
+	sleep_ms(50);
+	assert_int_equal(tu_try_append(t, 0, n++, 1, -1, MQ_HOLD, NULL), 0);
+	for (int i = 0; i < 200 && waitpid(pid, &status, WNOHANG) == 0; i++)
+		sleep_ms(10);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	mq_release_locks(t);
 	tu_teardown(dir, env, t);
 }
 
