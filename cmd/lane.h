@@ -69,7 +69,10 @@ struct par {
 	int64_t recno;
 	int32_t rr;
 	int rc;                 /* the first failed append, or 0 */
-	int waiting;            /* lanes with a piece ready, waiting */
+	int appending;          /* a lane is in its turn's appends */
+	int64_t appended_at;    /* when the last turn ended (CLOCK_MONOTONIC) */
+	int done;               /* the lanes are done: the watch stops */
+	pthread_cond_t wcv;     /* wakes the watch early (done) */
 	struct lane lane[2];
 };
 

@@ -12,6 +12,10 @@
  * and the ordinary framing starts where the last appended piece ended
  * (end).
  *
+ * The appends keep the partition locks from one to the next (MQ_HOLD); a
+ * third thread, the watch, releases them when the appends stop for a
+ * while (watch_main).
+ *
  * How a lane reads and encodes a piece is in lane.c.  Round-robin records
  * are encoded there as if the partition counter started at 0; their
  * batches are moved over by the real counter when appended: only then is
@@ -30,10 +34,10 @@
 #include "lane.h"
 #include "tool.h"
 
-/* A piece read and encoded in less time than this came from the page
- * cache, and the next should too: the partition locks are kept for its
- * appends (MQ_HOLD). */
-#define FAST_PIECE_NS ((int64_t)2000000)
+/* How often the watch looks, and how long the appends must have stopped
+ * for it to release the partition locks they keep. */
+#define WATCH_NS ((long)MQ_HOLD_MS * 1000000 / 2)
+#define IDLE_NS ((int64_t)1000000)
 
 static int64_t mono_ns(void)
 {
@@ -101,7 +105,6 @@ static int lane_step(struct lane *ln)
 	struct par *pa = ln->pa;
 	off_t b0, b1;
 	size_t k;
-	int64_t took;
 	int ok, rc;
 
 	pthread_mutex_lock(&pa->mu);
@@ -115,32 +118,25 @@ static int lane_step(struct lane *ln)
 	pthread_mutex_unlock(&pa->mu);
 
 	span(pa, k, &b0, &b1);
-	took = mono_ns();
 	ok = lane_encode(ln, b0, b1, k > 0);
-	took = mono_ns() - took;
 
 	pthread_mutex_lock(&pa->mu);
 	if (!ok && k < pa->stop) {
 		pa->stop = k;
 		pthread_cond_broadcast(&pa->cv);
 	}
-	pa->waiting++;
 	while (ok && pa->turn != k && k < pa->stop && !pa->rc)
 		pthread_cond_wait(&pa->cv, &pa->mu);
-	pa->waiting--;
 	if (ok && k < pa->stop && !pa->rc) {
 		int64_t recno = pa->recno;
 		int32_t rr = pa->rr;
 
+		pa->appending = 1;
 		pthread_mutex_unlock(&pa->mu);
 		rc = append_ready(ln, recno, rr);
 		pthread_mutex_lock(&pa->mu);
-		/* The locks are kept for the next piece's appends only
-		 * if they come soon: it is ready, or the file is read at
-		 * the page cache's speed.  Not while the file is read from
-		 * a slow disk. */
-		if (!pa->waiting && took >= FAST_PIECE_NS)
-			mq_release_locks(pa->pi->pr->topic);
+		pa->appending = 0;
+		pa->appended_at = mono_ns();
 		if (rc < 0) {
 			pa->rc = rc;
 		} else {
@@ -154,6 +150,35 @@ static int lane_step(struct lane *ln)
 	pthread_mutex_unlock(&pa->mu);
 	lane_drop(ln);
 	return 1;
+}
+
+/*
+ * The watch: the appends keep each partition's lock from one to the next
+ * (MQ_HOLD), which is right while they come back to back.  When they
+ * stop for IDLE_NS, as when a lane waits for a slow read of its piece,
+ * the watch releases the locks, so that others are not kept out of the
+ * partitions meanwhile.  It looks every WATCH_NS, under mu and never
+ * while a lane appends: between turns the topic handle is free.
+ */
+static void *watch_main(void *arg)
+{
+	struct par *pa = arg;
+	struct timespec ts;
+
+	pthread_mutex_lock(&pa->mu);
+	while (!pa->done) {
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		ts.tv_nsec += WATCH_NS;
+		if (ts.tv_nsec >= 1000000000) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000;
+		}
+		pthread_cond_timedwait(&pa->wcv, &pa->mu, &ts);
+		if (!pa->appending && mono_ns() - pa->appended_at >= IDLE_NS)
+			mq_release_locks(pa->pi->pr->topic);
+	}
+	pthread_mutex_unlock(&pa->mu);
+	return NULL;
 }
 
 /* Runs a lane in its thread: sets it up, does pieces while there are
@@ -180,22 +205,53 @@ static void *lane_main(void *arg)
 }
 
 /*
- * Starts the second lane's thread, with every signal blocked in it so
- * that signals reach the caller's thread; 0, or -1 if it cannot.  A new
- * thread rather than mq-produce's worker, which sleeps meanwhile: the
+ * Starts a thread running fn(pa) (the second lane's, or the watch's),
+ * with every signal blocked in it so that signals reach the caller's
+ * thread; 0, or -1 if it cannot.  For the lane, a new thread rather than mq-produce's worker, which sleeps meanwhile: the
  * kernel puts a new thread on an idle CPU, while the worker, woken, often
  * stayed a few milliseconds on the CPU of the thread that woke it.
  */
-static int start_lane(struct par *pa, pthread_t *th)
+static int start_thread(struct par *pa, pthread_t *th,
+                        void *(*fn)(void *))
 {
 	sigset_t all, old;
 	int rc;
 
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
-	rc = pthread_create(th, NULL, lane_main, pa);
+	rc = pthread_create(th, NULL, fn, pa);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	return rc == 0 ? 0 : -1;
+}
+
+/* Starts the watch (with a clock that does not jump); 0, or -1 if it
+ * cannot: the locks are then not kept. */
+static int start_watch(struct par *pa, pthread_t *th)
+{
+	pthread_condattr_t ca;
+	int rc;
+
+	if (pthread_condattr_init(&ca) != 0)
+		return -1;
+	rc = pthread_condattr_setclock(&ca, CLOCK_MONOTONIC) == 0 &&
+	    pthread_cond_init(&pa->wcv, &ca) == 0 ? 0 : -1;
+	pthread_condattr_destroy(&ca);
+	if (rc == 0 && start_thread(pa, th, watch_main) < 0) {
+		pthread_cond_destroy(&pa->wcv);
+		rc = -1;
+	}
+	return rc;
+}
+
+/* Stops the watch started by start_watch. */
+static void stop_watch(struct par *pa, pthread_t th)
+{
+	pthread_mutex_lock(&pa->mu);
+	pa->done = 1;
+	pthread_cond_signal(&pa->wcv);
+	pthread_mutex_unlock(&pa->mu);
+	pthread_join(th, NULL);
+	pthread_cond_destroy(&pa->wcv);
 }
 
 /* par_produce: see parallel.h. */
@@ -204,9 +260,9 @@ int par_produce(const struct par_input *pi, int fd)
 	struct producer *pr = pi->pr;
 	struct par pa;
 	struct stat st;
-	pthread_t th;
+	pthread_t th, watch;
 	off_t from;
-	int rc;
+	int rc, watched = 0;
 
 	if (pr->offsets || pi->partition >= pr->nparts ||
 	    (pi->partition < 0 && pr->nparts > PAR_PARTS) ||
@@ -237,17 +293,23 @@ int par_produce(const struct par_input *pi, int fd)
 	pthread_cond_init(&pa.cv, NULL);
 
 	/* The appends come back to back: each partition's lock is kept
-	 * from one to the next (for MQ_HOLD_MS at a time), which saves
-	 * taking it and re-checking the tail each time. */
+	 * from one to the next (for MQ_HOLD_MS at a time, and not while
+	 * they stop: see watch_main), which saves taking it and
+	 * re-checking the tail each time. */
 	int flags = pr->append_flags;
-	if (pr->sync_mode != PR_SYNC_BATCH)
+	pa.appended_at = mono_ns();
+	if (pr->sync_mode != PR_SYNC_BATCH && start_watch(&pa, &watch) == 0) {
+		watched = 1;
 		pr->append_flags |= MQ_HOLD;
-	if (start_lane(&pa, &th) == 0) {
+	}
+	if (start_thread(&pa, &th, lane_main) == 0) {
 		/* Our lane is freed while the other may still work. */
 		run_lane(&pa.lane[0]);
 		/* Its last piece's turn comes after ours. */
 		pthread_join(th, NULL);
 	}
+	if (watched)
+		stop_watch(&pa, watch);
 	mq_release_locks(pr->topic);
 	pr->append_flags = flags;
 

@@ -13,7 +13,8 @@
  * the bytes stay in one CPU's cache from read(2) to write(2).  The
  * appends come back to back, so they keep each partition's lock from one
  * to the next (MQ_HOLD, but not with --sync=batch), for MQ_HOLD_MS at a
- * time, while pieces are read fast (FAST_PIECE_NS).  The pieces
+ * time; a third thread, the watch, releases them when the appends stop
+ * (a read that stalls).  The pieces
  * are small for the same reason, which makes the batches smaller than
  * --batch-bytes: about the piece's size divided by the partitions its
  * records go to.  A thread that cannot have its memory takes no piece,

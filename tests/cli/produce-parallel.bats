@@ -330,6 +330,32 @@ too_big_at() {
 	mq-inspect --verify both
 }
 
+@test "produce from a large file: a stalled read does not keep other writers out" {
+	local d=$BATS_TEST_TMPDIR i late
+	[ -f "$MQ_BIN/tests/stallread.so" ]
+	lines "$d/in" 300000 keyed
+	mq-create t
+	# The read of the piece at 6 MiB stalls for 3 s; the partition lock
+	# the appends keep from one to the next is let go meanwhile.
+	LD_PRELOAD=$MQ_BIN/tests/stallread.so STALL_AT=6291456 STALL_MS=3000 \
+	STALL_LOG=$d/stall.log \
+	ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0 \
+		mq-produce --sync=none -K: t "$d/in" &
+	for ((i = 0; i < 100; i++)); do
+		[ -f "$d/stall.log" ] && break
+		sleep 0.1
+	done
+	[ -f "$d/stall.log" ]
+	late=$(echo late | timeout 2 mq-produce --print-offsets t)
+	wait %1
+	# The late record went in during the stall, among the file's.
+	[ "$(records t 1)" -eq 300001 ]
+	[ "${late%%$'\t'*}" -eq 0 ]
+	[ "${late#*$'\t'}" -lt 300000 ]
+	[ "$(mq-consume -o "${late#*$'\t'}" -c 1 t)" = late ]
+	mq-inspect --verify t
+}
+
 @test "produce from a large file: numbers go on into the next file" {
 	local d=$BATS_TEST_TMPDIR
 	lines "$d/in" 100000 keyed
