@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -238,8 +239,14 @@ static void test_waiter_gets_turn(void **state)
 	pid = start_writer(env, "wt", wait_for_lock);
 	sleep_ms(50);
 	assert_int_equal(tu_try_append(t, 0, n++, 1, -1, MQ_HOLD, NULL), 0);
-	for (int i = 0; i < 200 && waitpid(pid, &status, WNOHANG) == 0; i++)
+	pid_t got = 0;
+	status = -1;
+	for (int i = 0; i < 200 && (got = waitpid(pid, &status, WNOHANG)) == 0;
+	     i++)
 		sleep_ms(10);
+	if (got != pid)
+		kill(pid, SIGKILL);
+	assert_int_equal(got, pid);
 	assert_true(WIFEXITED(status));
 	assert_int_equal(WEXITSTATUS(status), 0);
 	mq_release_locks(t);
