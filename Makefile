@@ -70,7 +70,7 @@ $(BUILD)/tests/%: tests/unit/%.c $(UNIT_HELPERS) $(BUILD)/libmq.a libmq/*.h test
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) -Itests/unit $(CFLAGS) $(WARN) -o $@ $< $(UNIT_HELPERS) $(BUILD)/libmq.a $(LDLIBS) -lcmocka $(LDFLAGS)
 
-$(BUILD)/tests/%.so: tests/shims/%.c
+$(BUILD)/tests/%.so: tests/shims/%.c tests/shims/*.h
 	@mkdir -p $(@D)
 	$(CC) -O2 $(WARN) -fPIC -shared -o $@ $<
 

@@ -8,26 +8,12 @@
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <stdlib.h>
 #include <sys/mman.h>
-#include <unistd.h>
+
+#include "shimlog.h"
 
 static int calls;
-
-/* Notes a failure in FAIL_MMAP_LOG. */
-static void note(void)
-{
-	const char *log = getenv("FAIL_MMAP_LOG");
-	int fd;
-
-	if (!log || (fd = open(log, O_WRONLY | O_APPEND | O_CREAT, 0644)) < 0)
-		return;
-	if (write(fd, "mmap failed\n", 12) < 0) {
-		/* Nothing to do: the test will see too few lines. */
-	}
-	close(fd);
-}
 
 void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
 {
@@ -40,7 +26,7 @@ void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
 		int n = __atomic_add_fetch(&calls, 1, __ATOMIC_SEQ_CST);
 
 		if (k == 0 || n == k) {
-			note();
+			shim_note("FAIL_MMAP_LOG", "mmap failed\n");
 			errno = ENOMEM;
 			return MAP_FAILED;
 		}
