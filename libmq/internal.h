@@ -33,6 +33,7 @@ struct mq_topic {
 	uint64_t use_clock;      /* ticks per append, for closing idle parts */
 	int32_t held;            /* partitions whose lock is kept (MQ_HOLD) */
 	int64_t hold_at;         /* when the first of them was taken */
+	int64_t hold_ns;         /* how long they are kept (mq_set_hold_ms) */
 };
 
 /* Frees a partition's writer state (log.c).  NULL is allowed. */

@@ -97,6 +97,12 @@ static void drop_lock(mq_topic *t, struct mq_part *part)
 	mq_release(part->lock_fd);
 }
 
+/* mq_set_hold_ms: see mq.h. */
+void mq_set_hold_ms(mq_topic *t, int ms)
+{
+	t->hold_ns = (int64_t)(ms > 0 ? ms : 0) * 1000000;
+}
+
 /* mq_release_locks: see mq.h. */
 void mq_release_locks(mq_topic *t)
 {
@@ -129,7 +135,7 @@ static int lock_part(mq_topic *t, struct mq_part *part, int flags)
 static int burst_fresh(const mq_topic *t, const struct mq_part *part)
 {
 	int64_t since = t->held ? t->hold_at : part->taken_at;
-	return mq_mono_ns() - since < (int64_t)MQ_HOLD_MS * 1000000;
+	return mq_mono_ns() - since < t->hold_ns;
 }
 
 /*

@@ -381,6 +381,12 @@ enum { MQ_HOLD = 0x1000 };
  * appends with MQ_HOLD.  It cannot fail. */
 void mq_release_locks(mq_topic *t);
 
+/* mq_set_hold_ms sets how long this handle keeps locks with MQ_HOLD, in
+ * place of MQ_HOLD_MS (0: they are released at the end of every append).
+ * Meant for tests, which cannot count on an append taking under 10 ms on
+ * a busy machine.  It cannot fail. */
+void mq_set_hold_ms(mq_topic *t, int ms);
+
 /*
  * mq_sync fsyncs every file this handle appended to since the last sync,
  * and the partition directories where it created segments.  After it

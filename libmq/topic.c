@@ -461,6 +461,7 @@ int mq_topic_open(mq_env *env, const char *name, mq_topic **out)
 	t->env = env;
 	t->cfg = cfg;
 	t->nparts = cfg.partitions;
+	t->hold_ns = (int64_t)MQ_HOLD_MS * 1000000;
 	*out = t;
 	return MQ_OK;
 }

@@ -3,7 +3,9 @@
  * and what releases them, that others see the appends made under them,
  * that a burst's locks go together after MQ_HOLD_MS, that a waiting
  * writer gets its turn, that two writers keeping locks do not wait for
- * each other, and that a forked child does not share them.
+ * each other, and that a forked child does not share them.  Where a test
+ * needs a lock still kept after an append, it keeps them for a minute
+ * (mq_set_hold_ms): on a busy machine an append can take 10 ms.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -23,6 +25,9 @@
 #include "testutil.h"
 
 static const char *two[] = { "partitions=2", NULL };
+
+/* Long enough for any append: kept locks are released only as asked. */
+#define LONG_HOLD_MS 60000
 
 /* locked says whether partition p's writer lock is held by someone: a
  * descriptor of its own cannot take it. */
@@ -95,6 +100,7 @@ static void test_keep_and_release(void **state)
 	char *dir;
 	mq_env *env;
 	mq_topic *t = tu_setup(&dir, &env, "kr", two), *o;
+	mq_set_hold_ms(t, LONG_HOLD_MS);
 	int64_t base;
 	assert_int_equal(mq_topic_open(env, "kr", &o), 0);
 	assert_int_equal(tu_try_append(t, 0, 0, 1, -1, MQ_HOLD, &base), 0);
@@ -132,6 +138,7 @@ static void test_released_by(void **state)
 	static const char *small[] = { "partitions=2", "max.message.bytes=100",
 	                               NULL };
 	mq_topic *t = tu_setup(&dir, &env, "rb", small);
+	mq_set_hold_ms(t, LONG_HOLD_MS);
 	assert_int_equal(tu_try_append(t, 0, 0, 1, -1, MQ_HOLD, NULL), 0);
 	assert_int_equal(tu_try_append(t, 1, 0, 50, -1, MQ_HOLD, NULL),
 	                 MQ_ETOOBIG);
@@ -234,8 +241,10 @@ static void test_waiter_gets_turn(void **state)
 	assert_int_equal(WEXITSTATUS(status), 0);
 
 	/* Kept again; one append after a pause lets the next waiter in. */
+	mq_set_hold_ms(t, LONG_HOLD_MS);
 	assert_int_equal(tu_try_append(t, 0, n++, 1, -1, MQ_HOLD, NULL), 0);
 	assert_true(locked(dir, "wt", 0));
+	mq_set_hold_ms(t, MQ_HOLD_MS);
 	pid = start_writer(env, "wt", wait_for_lock);
 	sleep_ms(50);
 	assert_int_equal(tu_try_append(t, 0, n++, 1, -1, MQ_HOLD, NULL), 0);
@@ -256,6 +265,7 @@ static void test_waiter_gets_turn(void **state)
 /* The other writer: keeps partition 1's lock, then wants partition 0's. */
 static int cross_locks(mq_topic *c, int fd)
 {
+	mq_set_hold_ms(c, LONG_HOLD_MS);
 	if (tu_try_append(c, 1, 0, 1, -1, MQ_HOLD, NULL) < 0 || ready(fd) < 0 ||
 	    tu_try_append(c, 0, 1, 1, -1, MQ_HOLD, NULL) < 0)
 		return 1;
@@ -274,6 +284,7 @@ static void test_no_deadlock(void **state)
 	char *dir;
 	mq_env *env;
 	mq_topic *t = tu_setup(&dir, &env, "dl", two);
+	mq_set_hold_ms(t, LONG_HOLD_MS);
 	alarm(20);
 	assert_int_equal(tu_try_append(t, 0, 0, 1, -1, MQ_HOLD, NULL), 0);
 	pid_t pid = start_writer(env, "dl", cross_locks);
@@ -294,6 +305,7 @@ static void test_fork_not_shared(void **state)
 	char *dir;
 	mq_env *env;
 	mq_topic *t = tu_setup(&dir, &env, "fs", NULL);
+	mq_set_hold_ms(t, LONG_HOLD_MS);
 	assert_int_equal(tu_try_append(t, 0, 0, 1, -1, MQ_HOLD, NULL), 0);
 	for (int child = 0; child < 2; child++) {
 		pid_t pid = fork();
