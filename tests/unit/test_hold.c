@@ -127,9 +127,9 @@ static void test_keep_and_release(void **state)
 	tu_teardown(dir, env, t);
 }
 
-/* A failed append, mq_roll, mq_retain, mq_repair_partition and
- * mq_topic_close release every kept lock: those on the same handle do
- * not wait for its own. */
+/* A failed append (before the lock is taken or after), mq_roll,
+ * mq_retain, mq_repair_partition and mq_topic_close release every kept
+ * lock: those on the same handle do not wait for its own. */
 static void test_released_by(void **state)
 {
 	(void)state;
@@ -144,7 +144,21 @@ static void test_released_by(void **state)
 	                 MQ_ETOOBIG);
 	assert_false(locked(dir, "rb", 0));
 
+	/* Partition 1's log ends near the largest offset: an append fails
+	 * with its lock taken, and releases the one kept on partition 0. */
+	char path[4096];
+	tu_seg(path, sizeof path, dir, "rb", 1, INT64_MAX - 1, ".log");
+	int fd = open(path, O_WRONLY | O_CREAT, 0644);
+	assert_true(fd >= 0);
+	close(fd);
 	assert_int_equal(tu_try_append(t, 0, 1, 1, -1, MQ_HOLD, NULL), 0);
+	assert_true(locked(dir, "rb", 0));
+	assert_int_equal(tu_try_append(t, 1, 0, 2, -1, MQ_HOLD, NULL),
+	                 MQ_ERANGE);
+	assert_false(locked(dir, "rb", 0) || locked(dir, "rb", 1));
+	assert_int_equal(unlink(path), 0);
+
+	assert_int_equal(tu_try_append(t, 0, 2, 1, -1, MQ_HOLD, NULL), 0);
 	assert_int_equal(tu_try_append(t, 1, 0, 1, -1, MQ_HOLD, NULL), 0);
 	assert_true(locked(dir, "rb", 0) && locked(dir, "rb", 1));
 	alarm(10); /* a wait for its own lock would never end */
@@ -156,12 +170,12 @@ static void test_released_by(void **state)
 
 	mq_retain_opts ro = { .now_ms = -1, .delete_before = -1 };
 	mq_retain_result res;
-	assert_int_equal(tu_try_append(t, 0, 2, 1, -1, MQ_HOLD, NULL), 0);
+	assert_int_equal(tu_try_append(t, 0, 3, 1, -1, MQ_HOLD, NULL), 0);
 	alarm(10);
 	assert_int_equal(mq_retain(t, 0, &ro, NULL, NULL, &res), 0);
 	alarm(0);
 	assert_false(locked(dir, "rb", 0));
-	assert_int_equal(tu_try_append(t, 0, 3, 1, -1, MQ_HOLD, NULL), 0);
+	assert_int_equal(tu_try_append(t, 0, 4, 1, -1, MQ_HOLD, NULL), 0);
 	alarm(10);
 	assert_int_equal(mq_repair_partition(t, 0, 0, NULL, NULL), 0);
 	alarm(0);
@@ -171,7 +185,7 @@ static void test_released_by(void **state)
 	 * the descriptors, lives on. */
 	int go[2];
 	assert_int_equal(pipe(go), 0);
-	assert_int_equal(tu_try_append(t, 0, 4, 1, -1, MQ_HOLD, NULL), 0);
+	assert_int_equal(tu_try_append(t, 0, 5, 1, -1, MQ_HOLD, NULL), 0);
 	pid_t pid = fork();
 	assert_true(pid >= 0);
 	if (pid == 0) {
@@ -185,7 +199,7 @@ static void test_released_by(void **state)
 	close(go[1]);
 	wait_child(pid);
 	assert_int_equal(mq_topic_open(env, "rb", &t), 0);
-	tu_assert_seq(t, 0, 5);
+	tu_assert_seq(t, 0, 6);
 	tu_teardown(dir, env, t);
 }
 
