@@ -70,7 +70,7 @@ struct par {
 	int32_t rr;
 	int rc;                 /* the first failed append, or 0 */
 	int appending;          /* a lane is in its turn's appends */
-	int64_t appended_at;    /* when the last turn ended (CLOCK_MONOTONIC) */
+	int64_t appended_at;    /* when the last turn ended (mono_ms) */
 	int done;               /* the lanes are done: the watch stops */
 	pthread_cond_t wcv;     /* wakes the watch early (done) */
 	struct lane lane[2];

@@ -34,18 +34,11 @@
 #include "lane.h"
 #include "tool.h"
 
-/* How often the watch looks, and how long the appends must have stopped
- * for it to release the partition locks they keep. */
+/* How often the watch looks, and for how many milliseconds of the
+ * monotonic clock the appends must have stopped (one at least) for it to
+ * release the partition locks they keep. */
 #define WATCH_NS ((long)MQ_HOLD_MS * 1000000 / 2)
-#define IDLE_NS ((int64_t)1000000)
-
-static int64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
+#define IDLE_MS 2
 
 /* Cuts the bytes to do into pieces (sets npieces and nwhole). */
 static void cut(struct par *pa)
@@ -136,7 +129,7 @@ static int lane_step(struct lane *ln)
 		rc = append_ready(ln, recno, rr);
 		pthread_mutex_lock(&pa->mu);
 		pa->appending = 0;
-		pa->appended_at = mono_ns();
+		pa->appended_at = mono_ms();
 		if (rc < 0) {
 			pa->rc = rc;
 		} else {
@@ -155,7 +148,7 @@ static int lane_step(struct lane *ln)
 /*
  * The watch: the appends keep each partition's lock from one to the next
  * (MQ_HOLD), which is right while they come back to back.  When they
- * stop for IDLE_NS, as when a lane waits for a slow read of its piece,
+ * stop for IDLE_MS, as when a lane waits for a slow read of its piece,
  * the watch releases the locks, so that others are not kept out of the
  * partitions meanwhile.  It looks every WATCH_NS, under mu and never
  * while a lane appends: between turns the topic handle is free.
@@ -174,7 +167,7 @@ static void *watch_main(void *arg)
 			ts.tv_nsec -= 1000000000;
 		}
 		pthread_cond_timedwait(&pa->wcv, &pa->mu, &ts);
-		if (!pa->appending && mono_ns() - pa->appended_at >= IDLE_NS)
+		if (!pa->appending && mono_ms() - pa->appended_at >= IDLE_MS)
 			mq_release_locks(pa->pi->pr->topic);
 	}
 	pthread_mutex_unlock(&pa->mu);
@@ -207,9 +200,10 @@ static void *lane_main(void *arg)
 /*
  * Starts a thread running fn(pa) (the second lane's, or the watch's),
  * with every signal blocked in it so that signals reach the caller's
- * thread; 0, or -1 if it cannot.  For the lane, a new thread rather than mq-produce's worker, which sleeps meanwhile: the
- * kernel puts a new thread on an idle CPU, while the worker, woken, often
- * stayed a few milliseconds on the CPU of the thread that woke it.
+ * thread; 0, or -1 if it cannot.  For the lane, a new thread rather than
+ * mq-produce's worker, which sleeps meanwhile: the kernel puts a new
+ * thread on an idle CPU, while the worker, woken, often stayed a few
+ * milliseconds on the CPU of the thread that woke it.
  */
 static int start_thread(struct par *pa, pthread_t *th,
                         void *(*fn)(void *))
@@ -297,7 +291,7 @@ int par_produce(const struct par_input *pi, int fd)
 	 * they stop: see watch_main), which saves taking it and
 	 * re-checking the tail each time. */
 	int flags = pr->append_flags;
-	pa.appended_at = mono_ns();
+	pa.appended_at = mono_ms();
 	if (pr->sync_mode != PR_SYNC_BATCH && start_watch(&pa, &watch) == 0) {
 		watched = 1;
 		pr->append_flags |= MQ_HOLD;

@@ -16,7 +16,6 @@
 #include <stdlib.h>
 #include <sys/file.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -83,13 +82,6 @@ static pid_t start_writer(mq_env *env, const char *name, child_fn *fn)
 	assert_int_equal(read(go[0], &byte, 1), 1);
 	close(go[0]);
 	return pid;
-}
-
-static void sleep_ms(long ms)
-{
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000 };
-	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-		;
 }
 
 /* Kept after an append, released by mq_release_locks and by an append
@@ -214,7 +206,7 @@ static void test_burst_ends_together(void **state)
 	assert_int_equal(tu_try_append(t, 0, 0, 1, -1, MQ_HOLD, NULL), 0);
 	for (int i = 0; i < 3 * MQ_HOLD_MS; i++) {
 		assert_int_equal(tu_try_append(t, 1, i, 1, -1, MQ_HOLD, NULL), 0);
-		sleep_ms(1);
+		usleep(1000);
 	}
 	assert_false(locked(dir, "be", 0));
 	mq_release_locks(t);
@@ -244,11 +236,11 @@ static void test_waiter_gets_turn(void **state)
 	mq_topic *t = tu_setup(&dir, &env, "wt", NULL);
 	assert_int_equal(tu_try_append(t, 0, 0, 1, -1, MQ_HOLD, NULL), 0);
 	pid_t pid = start_writer(env, "wt", wait_for_lock);
-	sleep_ms(50); /* the child is waiting for the lock by now */
+	usleep(50000); /* the child is waiting for the lock by now */
 	int n = 1, status = 0;
 	while (n < 2000 && waitpid(pid, &status, WNOHANG) == 0) {
 		assert_int_equal(tu_try_append(t, 0, n++, 1, -1, MQ_HOLD, NULL), 0);
-		sleep_ms(1);
+		usleep(1000);
 	}
 	assert_true(n < 2000);
 	assert_true(WIFEXITED(status));
@@ -260,13 +252,13 @@ static void test_waiter_gets_turn(void **state)
 	assert_true(locked(dir, "wt", 0));
 	mq_set_hold_ms(t, MQ_HOLD_MS);
 	pid = start_writer(env, "wt", wait_for_lock);
-	sleep_ms(50);
+	usleep(50000);
 	assert_int_equal(tu_try_append(t, 0, n++, 1, -1, MQ_HOLD, NULL), 0);
 	pid_t got = 0;
 	status = -1;
 	for (int i = 0; i < 200 && (got = waitpid(pid, &status, WNOHANG)) == 0;
 	     i++)
-		sleep_ms(10);
+		usleep(10000);
 	if (got != pid)
 		kill(pid, SIGKILL);
 	assert_int_equal(got, pid);
